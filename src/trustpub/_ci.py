@@ -1,0 +1,125 @@
+"""Small, safe writers for CI integration files and workflow commands.
+
+* ``GITHUB_OUTPUT``: one ``name=value`` line per output, or the multi-line
+  delimiter form (``name<<DELIM`` ... ``DELIM``) with a random delimiter that is
+  checked not to occur in the value, so a value can never inject a second output.
+* ``GITHUB_STEP_SUMMARY``: markdown appended to the file GitHub renders.
+* Workflow commands (``::error::``, ``::group::``): their data and properties
+  escaped the way the runner unescapes them.
+* GitLab collapsible sections (``section_start``/``section_end`` lines).
+
+Nothing here prints: the helpers return text or append to the files the CI
+names. Values must already be free of secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+_OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_SECTION_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def is_github_actions(env: Mapping[str, str] | None = None) -> bool:
+    """True inside a GitHub Actions job."""
+    env = os.environ if env is None else env
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+def is_gitlab_ci(env: Mapping[str, str] | None = None) -> bool:
+    """True inside a GitLab CI/CD job."""
+    env = os.environ if env is None else env
+    return env.get("GITLAB_CI") == "true"
+
+
+def format_output(name: str, value: str) -> str:
+    """One ``GITHUB_OUTPUT`` entry (with its trailing newline)."""
+    if not _OUTPUT_NAME.match(name):
+        raise ValueError(f"invalid output name {name!r}")
+    if "\n" not in value and "\r" not in value:
+        return f"{name}={value}\n"
+    while True:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        if delimiter not in value:
+            break
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def write_outputs(values: Mapping[str, str], env: Mapping[str, str] | None = None) -> bool:
+    """Append outputs to ``$GITHUB_OUTPUT``; False when there is no such file."""
+    env = os.environ if env is None else env
+    target = env.get("GITHUB_OUTPUT")
+    if not target:
+        return False
+    text = "".join(format_output(name, value) for name, value in values.items())
+    with Path(target).open("a", encoding="utf-8") as stream:
+        stream.write(text)
+    return True
+
+
+def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> bool:
+    """Append markdown to ``$GITHUB_STEP_SUMMARY``; False when there is no such file."""
+    env = os.environ if env is None else env
+    target = env.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return False
+    if not markdown.endswith("\n"):
+        markdown += "\n"
+    with Path(target).open("a", encoding="utf-8") as stream:
+        stream.write(markdown)
+    return True
+
+
+def escape_data(text: str) -> str:
+    """Escape the message part of a workflow command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a property value (``title=...``) of a workflow command."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(command: str, message: str = "", **properties: str) -> str:
+    """``::command prop=value,...::message`` (no trailing newline)."""
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    head = f"::{command} {props}" if props else f"::{command}"
+    return f"{head}::{escape_data(message)}"
+
+
+def gitlab_section_start(name: str, header: str, *, collapsed: bool = True) -> str:
+    """The line that opens a collapsible section in a GitLab job log."""
+    safe = _SECTION_NAME.sub("_", name)
+    option = "[collapsed=true]" if collapsed else ""
+    return f"\x1b[0Ksection_start:{int(time.time())}:{safe}{option}\r\x1b[0K{header}"
+
+
+def gitlab_section_end(name: str) -> str:
+    """The line that closes a section opened by :func:`gitlab_section_start`."""
+    safe = _SECTION_NAME.sub("_", name)
+    return f"\x1b[0Ksection_end:{int(time.time())}:{safe}\r\x1b[0K"
+
+
+def markdown_cell(text: str) -> str:
+    """Text made safe for one cell of a markdown table."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+__all__ = [
+    "append_step_summary",
+    "escape_data",
+    "escape_property",
+    "format_output",
+    "gitlab_section_end",
+    "gitlab_section_start",
+    "is_github_actions",
+    "is_gitlab_ci",
+    "markdown_cell",
+    "workflow_command",
+    "write_outputs",
+]
