@@ -1,12 +1,64 @@
-"""ActiveState Platform builds (provisional: the full provider lands shortly).
+"""ActiveState Platform: a build container that receives an OIDC token in its environment.
 
-``TOKEN_ENV`` is the environment variable trustpub reads an ActiveState OIDC
-token from; the sandbox exports the same name.
+What is publicly known (searched 2026-11-21; sources below):
+
+* PyPI's security model page, ActiveState tab: "an OIDC token is generated and
+  passed into the necessary build container as an environment variable along
+  with your release artifact". The variable's name is not documented anywhere
+  public (pypi/warehouse ``docs/user/trusted-publishers/security-model.md``,
+  added in pypi/warehouse#15548).
+* PyPI's "using a publisher" page, ActiveState tab (pypi/warehouse#15192): the
+  user runs ``state publish`` (with ``--depend builder/python-module-builder``),
+  writes a ``buildscript.as`` with ``pypi_publisher(attempt=1,
+  audience="testpypi", pypi_uri="test.pypi.org", src=wheels)`` (both fields
+  blank for PyPI; bump ``attempt`` to retry), then ``state commit`` and
+  ``state eval publish_receipt``. ActiveState's own ``pypi-publisher`` builder
+  mints and uploads inside the platform.
+* The token's issuer is ``https://platform.activestate.com/api/v1/oauth/oidc``
+  and PyPI requires ``builder == "pypi-publisher"`` (warehouse
+  ``oidc/models/activestate.py``). Searches of ActiveState's public
+  repositories (State Tool ``ActiveState/cli``, docs.activestate.com) found no
+  builder source and no variable name.
+
+So trustpub never holds a real ActiveState token today; the platform does the
+exchange itself. For builders that do hand the token to a process, and for the
+sandbox, trustpub reads it from :data:`TOKEN_ENV` - **our own convention**, not
+ActiveState's. Any other variable works with ``--oidc-token-env NAME``.
 """
 
 from __future__ import annotations
 
-TOKEN_ENV = "ACTIVESTATE_OIDC_TOKEN"  # noqa: S105 - a variable name, not a secret
-"""Environment variable holding an ActiveState OIDC token (our convention; see docs/providers.md)."""
+from collections.abc import Mapping
 
-__all__ = ["TOKEN_ENV"]
+import httpx
+
+from trustpub._secret import Secret
+from trustpub.providers._base import Detection, logger
+
+NAME = "activestate"
+
+TOKEN_ENV = "ACTIVESTATE_OIDC_TOKEN"  # noqa: S105 - a variable name, not a secret
+"""Environment variable holding an ActiveState OIDC token (trustpub's convention; the sandbox exports it)."""
+
+
+def detect(env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
+    """Present when :data:`TOKEN_ENV` holds a token."""
+    value = env.get(TOKEN_ENV, "").strip()
+    if not value:
+        logger.debug("activestate: %s unset; not an ActiveState build", TOKEN_ENV)
+        return None
+    token = Secret(value)
+    logger.debug("activestate: token found in %s", TOKEN_ENV)
+
+    def fetch(audience: str, client: httpx.Client | None) -> Secret:
+        return token
+
+    return Detection(
+        provider=NAME,
+        description=f"ActiveState Platform build (token in {TOKEN_ENV})",
+        fetcher=fetch,
+        static_token=True,
+    )
+
+
+__all__ = ["NAME", "TOKEN_ENV", "detect"]

@@ -1,0 +1,194 @@
+"""What every identity provider shares: the detection record, the protocol, HTTP helpers.
+
+Contract (kept by every module in this package):
+
+* ``detect(env)`` returns ``None`` when the provider is not present here, a
+  :class:`Detection` when it is, and raises :class:`~trustpub.errors.IdentityError`
+  when it is present but broken (with a hint naming the fix). Only the Google
+  provider touches the network while detecting, and only when nothing else
+  matched.
+* ``Detection.fetch_token(audience)`` returns the OIDC token as a
+  :class:`~trustpub._secret.Secret` or raises ``IdentityError``;
+  :class:`TransientIdentityError` marks failures worth retrying (network, 5xx, 429).
+* Debug logs go to the ``trustpub.providers`` logger, prefixed with the provider
+  name, and never contain a value read from a credential variable or a response.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from trustpub._http import make_client
+from trustpub._secret import Secret, scrub
+from trustpub.errors import IdentityError
+from trustpub.repository import is_loopback_host
+
+logger = logging.getLogger("trustpub.providers")
+
+CANONICAL_ISSUERS: dict[str, str] = {
+    "github": "https://token.actions.githubusercontent.com",
+    "gitlab": "https://gitlab.com",
+    "google": "https://accounts.google.com",
+    "activestate": "https://platform.activestate.com/api/v1/oauth/oidc",
+}
+"""The issuer PyPI accepts for each provider (GitLab also has onboarded custom issuers)."""
+
+TokenFetcher = Callable[[str, "httpx.Client | None"], Secret]
+"""``fetcher(audience, client)``: the provider-specific way to get a token."""
+
+
+class TransientIdentityError(IdentityError):
+    """Getting the OIDC token failed in a way that may pass on retry (network, 5xx, 429)."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A CI or cloud identity found in this environment (no secrets inside)."""
+
+    provider: str
+    """``github``, ``gitlab``, ``google``, ``activestate`` or ``env``."""
+    description: str
+    """Human text, e.g. ``GitHub Actions (octo/pkg, workflow release.yml)``."""
+    fetcher: TokenFetcher = field(repr=False, compare=False)
+    static_token: bool = False
+    """True when the environment holds one fixed token (GitLab, ActiveState, ``env``):
+    asking again returns the same JWT, so a second mint with it is refused as reuse."""
+
+    def fetch_token(self, audience: str, *, client: httpx.Client | None = None) -> Secret:
+        """An OIDC token for ``audience``; raises ``IdentityError`` with a specific hint.
+
+        ``client`` (optional) is used for HTTPS requests (GitHub, Google's IAM API)
+        so that they share the caller's TLS settings; without it a short-lived
+        client is made. The Google metadata server is always reached directly,
+        never through a proxy.
+        """
+        return self.fetcher(audience, client)
+
+
+class Provider(Protocol):
+    """One CI system or cloud."""
+
+    name: str
+
+    def detect(self, env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
+        """``None`` = not here; ``Detection`` = here; ``IdentityError`` = here but broken."""
+
+
+def env_true(env: Mapping[str, str], name: str) -> bool:
+    """Whether a CI marker variable is set to ``true`` (case-insensitive)."""
+    return env.get(name, "").strip().lower() == "true"
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def valid_env_name(name: str) -> bool:
+    """Whether ``name`` is a usable environment variable name."""
+    return bool(_ENV_NAME.match(name))
+
+
+def check_credential_url(url: str, *, what: str, hint: str) -> None:
+    """Refuse to send a credential to anything but https (or http on loopback)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and host and is_loopback_host(host):
+        return
+    shown = f"{parts.scheme}://{host}" if host else "(no host)"
+    raise IdentityError(
+        f"refusing to send a credential to {what} at {shown}: only https (or http on loopback) is allowed",
+        hint=hint,
+        anchor="insecure-token-endpoint",
+    )
+
+
+_TOKEN_SHAPES = re.compile(
+    r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|pypi-[A-Za-z0-9_-]{16,}"
+)
+
+
+def redact_token_shapes(text: str) -> str:
+    """Replace anything shaped like a JWT or a ``pypi-`` token, known or not, with ``***``."""
+    return _TOKEN_SHAPES.sub("***", text)
+
+
+def body_excerpt(response: httpx.Response, limit: int = 200) -> str:
+    """A short, scrubbed, single-line excerpt of a response body for error messages.
+
+    Known secrets are scrubbed and anything shaped like a JWT or a ``pypi-``
+    token is replaced too, so an endpoint echoing a credential cannot leak it.
+    """
+    try:
+        text = response.text
+    except Exception:  # undecodable body: say so rather than fail
+        return f"({len(response.content)} bytes, not text)"
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = redact_token_shapes(scrub(" ".join(text.split())))
+    if not text:
+        return "(empty body)"
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return text
+
+
+def redirect_error(response: httpx.Response, *, what: str, hint: str) -> IdentityError:
+    """A 3xx from a token endpoint: never followed with credentials."""
+    location = response.headers.get("location", "")
+    target = urlsplit(location).hostname or location.split("?", 1)[0] or "(no Location)"
+    return IdentityError(
+        f"{what} answered HTTP {response.status_code} redirecting to {target}; "
+        "trustpub never follows redirects with credentials",
+        hint=hint,
+        anchor="token-endpoint-redirect",
+    )
+
+
+def transport_error(error: httpx.TransportError, url: str, *, what: str) -> TransientIdentityError:
+    """A network failure while getting an OIDC token (retryable)."""
+    shown = url.split("?", 1)[0]
+    kind = "timed out" if isinstance(error, httpx.TimeoutException) else "could not connect"
+    detail = scrub(str(error)) or type(error).__name__
+    return TransientIdentityError(
+        f"{kind} while {what} ({shown}): {detail}",
+        hint="check that the endpoint is reachable from this job; the request is retried",
+        anchor="token-endpoint-unreachable",
+    )
+
+
+def with_client(
+    client: httpx.Client | None,
+    run: Callable[[httpx.Client], Secret],
+    *,
+    timeout: float = 30.0,
+) -> Secret:
+    """Run ``run`` with the caller's client, or a short-lived one that is closed after."""
+    if client is not None:
+        return run(client)
+    with make_client(timeout=timeout) as own:
+        return run(own)
+
+
+__all__ = [
+    "CANONICAL_ISSUERS",
+    "Detection",
+    "Provider",
+    "TokenFetcher",
+    "TransientIdentityError",
+    "body_excerpt",
+    "check_credential_url",
+    "env_true",
+    "logger",
+    "redact_token_shapes",
+    "redirect_error",
+    "transport_error",
+    "valid_env_name",
+    "with_client",
+]
