@@ -1,0 +1,1 @@
+"""Internals of :mod:`trustpub.upload` (import from there, not from here)."""

@@ -1,0 +1,139 @@
+"""What files does the index already have? (PEP 691 JSON, PEP 503 HTML fallback)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from trustpub._http import network_error
+from trustpub.errors import NetworkError
+from trustpub.repository import IndexTarget
+
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+)
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One file listed on a project's simple page."""
+
+    filename: str
+    sha256: str | None
+    url: str | None
+
+
+def _malformed(url: str, why: str) -> NetworkError:
+    return NetworkError(
+        f"the index's simple page {url} is malformed: {why}",
+        hint="the index does not follow PEP 691/503; run without --skip-existing",
+        anchor="simple-page-malformed",
+    )
+
+
+def parse_json_page(data: Any, url: str) -> dict[str, IndexFile]:
+    """Files of a PEP 691 JSON project page."""
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        raise _malformed(url, "no 'files' list")
+    found: dict[str, IndexFile] = {}
+    for entry in data["files"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str):
+            raise _malformed(url, "a file entry without a filename")
+        hashes = entry.get("hashes")
+        sha256 = hashes.get("sha256") if isinstance(hashes, dict) else None
+        link = entry.get("url")
+        found[entry["filename"]] = IndexFile(
+            filename=entry["filename"],
+            sha256=sha256.lower() if isinstance(sha256, str) and _SHA256.match(sha256) else None,
+            url=urljoin(url, link) if isinstance(link, str) else None,
+        )
+    return found
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, "".join(self._text).strip()))
+            self._href = None
+
+
+def parse_html_page(text: str, url: str) -> dict[str, IndexFile]:
+    """Files of a PEP 503 HTML project page (hash from the ``#sha256=`` fragment)."""
+    parser = _Anchors()
+    parser.feed(text)
+    parser.close()
+    found: dict[str, IndexFile] = {}
+    for href, label in parser.links:
+        parts = urlsplit(href)
+        filename = label or unquote(parts.path.rsplit("/", 1)[-1])
+        if not filename:
+            continue
+        sha256 = None
+        fragment = parts.fragment
+        if fragment.startswith("sha256=") and _SHA256.match(fragment[7:]):
+            sha256 = fragment[7:].lower()
+        found[filename] = IndexFile(
+            filename=filename, sha256=sha256, url=urljoin(url, href.split("#", 1)[0])
+        )
+    return found
+
+
+def project_files(client: httpx.Client, target: IndexTarget, name: str) -> dict[str, IndexFile]:
+    """The files the index lists for project ``name`` (empty if it has none).
+
+    Raises :class:`NetworkError` when the page cannot be read.
+    """
+    url = target.project_simple_url(name)
+    try:
+        response = client.get(url, headers={"Accept": ACCEPT})
+    except httpx.TransportError as error:
+        raise network_error(error, url, what="reading the index's simple page") from None
+    if response.status_code in (404, 410) or response.is_redirect:
+        # A redirect means the page is served elsewhere (pypiserver's fallback to PyPI).
+        return {}
+    if response.status_code != 200:
+        raise NetworkError(
+            f"could not read the index's simple page {url}: HTTP {response.status_code}",
+            hint="check the repository URL; the index must serve PEP 691/503 pages for "
+            "--skip-existing",
+            anchor="simple-page-unavailable",
+        )
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if (
+        content_type == JSON_TYPE
+        or content_type.endswith("+json")
+        or content_type == "application/json"
+    ):
+        try:
+            data = response.json()
+        except ValueError:
+            raise _malformed(url, "invalid JSON") from None
+        return parse_json_page(data, url)
+    return parse_html_page(response.text, url)
+
+
+__all__ = ["ACCEPT", "IndexFile", "parse_html_page", "parse_json_page", "project_files"]

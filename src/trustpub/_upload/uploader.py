@@ -1,0 +1,585 @@
+"""Upload validated distributions: first file alone, then the rest concurrently.
+
+Retries with exponential backoff and jitter on network errors, 5xx and 429
+(``Retry-After`` honoured), never on other 4xx. After an ambiguous failure
+(the connection dropped after the body went out, a timeout, a 5xx) the
+index's simple page decides: an identical file there means the upload
+landed. When one file fails for good, no new upload starts, uploads in
+flight finish, and the rest are reported ``not-attempted``.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import html
+import http
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from trustpub._http import network_error
+from trustpub._secret import Secret
+from trustpub._upload.index import IndexFile, project_files
+from trustpub._upload.multipart import CHUNK_SIZE, Aborted, MultipartBody, form_fields
+from trustpub._upload.validate import Distribution
+from trustpub.errors import NetworkError, TrustpubError, UploadError
+from trustpub.reporter import NULL_REPORTER, Reporter
+from trustpub.repository import IndexTarget
+
+UPLOADED = "uploaded"
+SKIPPED = "skipped"
+FAILED = "failed"
+NOT_ATTEMPTED = "not-attempted"
+
+ABSENT = "absent"
+IDENTICAL = "identical"
+DIFFERENT = "different"
+
+MAX_RETRY_AFTER = 300.0
+"""Longest ``Retry-After`` honoured, in seconds."""
+
+
+class CredentialLike(Protocol):
+    """What the uploader needs of ``trustpub.exchange.UploadCredential``."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def password(self) -> Secret: ...
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome for one file."""
+
+    filename: str
+    size: int
+    sha256: str
+    status: str
+    """``uploaded``, ``skipped`` (identical file already on the index), ``failed``, ``not-attempted``."""
+    url: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    """The outcome of :meth:`Uploader.upload`, in upload order (wheels first)."""
+
+    results: tuple[FileResult, ...]
+    ok: bool
+    error: TrustpubError | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+
+class _Fatal(Exception):
+    """This file failed for good."""
+
+    def __init__(self, error: TrustpubError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def server_message(response: httpx.Response) -> str:
+    """The index's explanation: the reason phrase, else the body (JSON, HTML, text)."""
+    reason = (response.reason_phrase or "").strip()
+    try:
+        standard = http.HTTPStatus(response.status_code).phrase
+    except ValueError:
+        standard = ""
+    if reason and reason.lower() != standard.lower():
+        return reason
+    body = _body_message(response)
+    return body or reason or standard or f"HTTP {response.status_code}"
+
+
+def _body_message(response: httpx.Response, limit: int = 500) -> str:
+    try:
+        response.read()
+        text = response.text
+    except (httpx.HTTPError, UnicodeDecodeError):
+        return ""
+    content_type = response.headers.get("content-type", "").lower()
+    if "json" in content_type:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            for key in ("message", "detail", "error", "code"):
+                value = data.get(key)
+                if isinstance(value, str) and value.strip():
+                    return _collapse(value)[:limit]
+    if "html" in content_type or text.lstrip().startswith("<"):
+        pre = re.search(r"<pre[^>]*>(.*?)</pre>", text, flags=re.S | re.I)
+        if pre:
+            text = pre.group(1)
+        else:
+            text = re.sub(r"(?is)<(head|script|style|title)[^>]*>.*?</\1>", " ", text)
+            text = re.sub(r"(?i)<br\s*/?>", " ", text)
+        text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    return _collapse(text)[:limit]
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta or HTTP date), if any."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
+
+
+def _refusal_hint(status: int, message: str) -> tuple[str, str]:
+    lower = message.lower()
+    if status == 403 and "invalid or non-existent authentication" in lower:
+        return (
+            "the token is wrong, revoked or belongs to another index; check the credential",
+            "invalid-auth",
+        )
+    if status == 403 and "token is expired" in lower:
+        return ("the upload token expired; run again to mint a new one", "token-expired")
+    if status == 403 and ("isn't allowed to upload" in lower or "not valid for project" in lower):
+        return (
+            "the credential may not upload to this project; check the project name in the "
+            "metadata and the publisher/token scope on the index",
+            "upload-not-allowed",
+        )
+    if "non-user identities cannot create new projects" in lower:
+        return (
+            "the metadata's project name differs from the pending publisher's project; fix the "
+            "name, or register the pending publisher under the right name",
+            "non-user-identities",
+        )
+    if status in (401, 403):
+        return ("the index refused the credential; check it and its scope", "upload-forbidden")
+    if status == 413:
+        return (
+            "the file is larger than the index allows; ask the index for a larger limit",
+            "file-too-large",
+        )
+    return ("fix the problem the index names, rebuild, and upload again", "upload-refused")
+
+
+class Uploader:
+    """Uploads distributions of one release to one index.
+
+    ``credential`` is called before every upload request (it may re-mint a
+    token near expiry) and must be thread-safe. The ``reporter`` is called
+    from several threads when ``jobs > 1``; ``file_started`` is called again
+    when an upload is retried (progress starts over).
+    """
+
+    def __init__(
+        self,
+        target: IndexTarget,
+        credential: Callable[[], CredentialLike],
+        *,
+        client: httpx.Client,
+        jobs: int = 4,
+        skip_existing: bool = False,
+        attestations: bool = True,
+        reporter: Reporter = NULL_REPORTER,
+        retries: int = 5,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.target = target
+        self.credential = credential
+        self.client = client
+        self.jobs = max(1, jobs)
+        self.skip_existing = skip_existing
+        self.attestations = attestations
+        self.reporter = reporter
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.chunk_size = chunk_size
+        self.last_report: UploadReport | None = None
+        """The report of the last :meth:`upload`, also set when it was interrupted."""
+        self._stop = threading.Event()
+        self._abort = threading.Event()
+        self._lock = threading.Lock()
+        self._results: dict[str, FileResult] = {}
+        self._error: TrustpubError | None = None
+        self._inflight: set[str] = set()
+
+    # -- the index's view ------------------------------------------------------
+
+    def _index_files(self, dists: Sequence[Distribution]) -> dict[str, IndexFile]:
+        listed: dict[str, IndexFile] = {}
+        for name in dict.fromkeys(dist.normalized_name for dist in dists):
+            listed.update(project_files(self.client, self.target, name))
+        return listed
+
+    def check_existing(self, dists: Sequence[Distribution]) -> dict[str, str]:
+        """``filename -> "absent" | "identical" | "different"`` from the index's simple page.
+
+        A listed file without a sha256 counts as ``different`` (it cannot be
+        proven identical). Raises :class:`NetworkError` when the page cannot be read.
+        """
+        listed = self._index_files(dists)
+        states: dict[str, str] = {}
+        for dist in dists:
+            entry = listed.get(dist.filename)
+            if entry is None:
+                states[dist.filename] = ABSENT
+            elif entry.sha256 is not None and entry.sha256 == dist.sha256.lower():
+                states[dist.filename] = IDENTICAL
+            else:
+                states[dist.filename] = DIFFERENT
+        return states
+
+    def _probe(self, dist: Distribution) -> tuple[str, IndexFile | None]:
+        """The index's state for one file; ``unknown`` when the page cannot be read."""
+        try:
+            entry = project_files(self.client, self.target, dist.name).get(dist.filename)
+        except TrustpubError as error:
+            self.reporter.debug(f"{dist.filename}: could not check the index: {error.message}")
+            return "unknown", None
+        if entry is None:
+            return ABSENT, None
+        if entry.sha256 is not None and entry.sha256 == dist.sha256.lower():
+            return IDENTICAL, entry
+        return DIFFERENT, entry
+
+    # -- one file --------------------------------------------------------------
+
+    def _result(
+        self, dist: Distribution, status: str, *, url: str | None = None, message: str | None = None
+    ) -> FileResult:
+        return FileResult(
+            filename=dist.filename,
+            size=dist.size,
+            sha256=dist.sha256,
+            status=status,
+            url=url,
+            message=message,
+        )
+
+    def _release_url(self, dist: Distribution) -> str | None:
+        if self.target.name is None:
+            return None
+        return f"{self.target.index_url}/project/{dist.normalized_name}/{dist.version}/"
+
+    def _delay(self, attempt: int, suggested: float | None) -> float:
+        if suggested is not None:
+            return suggested
+        base = min(self.max_backoff, self.backoff * float(2**attempt))
+        return base * random.uniform(0.5, 1.0)
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0 and self._abort.wait(seconds):
+            raise Aborted("interrupted while waiting to retry")
+        if self._abort.is_set():
+            raise Aborted("interrupted")
+
+    def _authorization(self) -> str:
+        try:
+            credential = self.credential()
+        except TrustpubError as error:
+            raise _Fatal(error) from None
+        pair = f"{credential.username}:{credential.password.reveal()}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+
+    def _send(self, dist: Distribution, fields: list[tuple[str, str]]) -> httpx.Response:
+        self.reporter.file_started(dist.filename, dist.size)
+        body = MultipartBody(
+            fields,
+            path=dist.path,
+            filename=dist.filename,
+            size=dist.size,
+            chunk_size=self.chunk_size,
+            on_chunk=lambda sent: self.reporter.file_progress(dist.filename, sent),
+            should_stop=self._abort.is_set,
+        )
+        headers = dict(body.headers)
+        headers["Authorization"] = self._authorization()
+        headers["Accept"] = "application/json;q=0.9, text/plain;q=0.8, text/html;q=0.7"
+        with self._lock:
+            self._inflight.add(dist.filename)
+        try:
+            return self.client.post(self.target.upload_url, content=body, headers=headers)
+        finally:
+            with self._lock:
+                self._inflight.discard(dist.filename)
+
+    def _upload_file(self, dist: Distribution) -> FileResult:
+        try:
+            fields = form_fields(dist, attestations=self.attestations)
+        except TrustpubError as error:
+            raise _Fatal(error) from None
+        attempt = 0
+        while True:
+            self._wait(0)
+            suggested: float | None = None
+            try:
+                response = self._send(dist, fields)
+            except httpx.TransportError as error:
+                failure = network_error(
+                    error, self.target.upload_url, what=f"uploading {dist.filename}"
+                )
+                ambiguous = not isinstance(
+                    error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+                )
+                if ambiguous:
+                    state, entry = self._probe(dist)
+                    if state == IDENTICAL:
+                        return self._result(
+                            dist,
+                            UPLOADED,
+                            url=self._release_url(dist) or (entry.url if entry else None),
+                            message="the connection failed after sending, but the index has the file",
+                        )
+                problem = failure.message
+                if attempt >= self.retries:
+                    raise _Fatal(
+                        NetworkError(
+                            f"{dist.filename}: {problem} (gave up after {attempt + 1} attempts)",
+                            hint=failure.hint,
+                            anchor=failure.anchor,
+                        )
+                    ) from None
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return self._result(dist, UPLOADED, url=self._release_url(dist))
+                message = server_message(response)
+                if status == 429 or status >= 500:
+                    if status >= 500:
+                        state, entry = self._probe(dist)
+                        if state == IDENTICAL:
+                            return self._result(
+                                dist,
+                                UPLOADED,
+                                url=self._release_url(dist) or (entry.url if entry else None),
+                                message=f"the index answered {status}, but it has the file",
+                            )
+                    problem = f"the index answered {status} {message}"
+                    if attempt >= self.retries:
+                        raise _Fatal(
+                            NetworkError(
+                                f"{dist.filename}: {problem} (gave up after {attempt + 1} attempts)",
+                                hint="the index is overloaded or failing; wait and run again "
+                                "(files already uploaded will be recognised)",
+                                anchor="index-unavailable",
+                            )
+                        )
+                    suggested = retry_after(response)
+                else:
+                    raise _Fatal(self._refused(dist, status, message, response))
+            delay = self._delay(attempt, suggested)
+            self.reporter.warning(
+                f"{dist.filename}: {problem}; retrying in {delay:.1f} s "
+                f"(attempt {attempt + 2} of {self.retries + 1})"
+            )
+            self._wait(delay)
+            attempt += 1
+
+    def _refused(
+        self, dist: Distribution, status: int, message: str, response: httpx.Response
+    ) -> TrustpubError:
+        index = self.target.display
+        if response.is_redirect:
+            location = response.headers.get("location", "")
+            return UploadError(
+                f"{dist.filename}: {index} answered with a redirect ({status}) to {location}",
+                hint="use the exact upload URL (with its trailing slash); credentials are never "
+                "sent to a redirect target",
+                anchor="upload-redirected",
+            )
+        if status in (400, 409) and "already exist" in message.lower():
+            state, entry = self._probe(dist)
+            if state == IDENTICAL:
+                # Reported by the caller's loop as a success (pypiserver answers 409 to duplicates).
+                raise _Identical(entry.url if entry else None)
+            there = f" (sha256 {entry.sha256} there)" if entry and entry.sha256 else ""
+            return UploadError(
+                f"{dist.filename} already exists on {index} with different contents{there}; "
+                f"the index said: {status} {message}",
+                hint="a published file can never be replaced: bump the version, rebuild and "
+                "upload again",
+                anchor="file-already-exists",
+            )
+        hint, anchor = _refusal_hint(status, message)
+        return UploadError(
+            f"{index} refused {dist.filename}: {status} {message}", hint=hint, anchor=anchor
+        )
+
+    def _run(self, dist: Distribution) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            result = self._upload_file(dist)
+        except _Identical as identical:
+            result = self._result(
+                dist,
+                SKIPPED,
+                url=identical.url,
+                message="an identical file is already on the index",
+            )
+        except _Fatal as fatal:
+            result = self._result(dist, FAILED, message=fatal.error.message)
+            with self._lock:
+                if self._error is None:
+                    self._error = fatal.error
+            self._stop.set()
+        except Aborted:
+            result = self._result(dist, FAILED, message="interrupted")
+        except TrustpubError as error:  # e.g. the file changed while being sent
+            result = self._result(dist, FAILED, message=error.message)
+            with self._lock:
+                if self._error is None:
+                    self._error = error
+            self._stop.set()
+        with self._lock:
+            self._results[dist.filename] = result
+        self.reporter.file_finished(dist.filename, result.status)
+
+    # -- the whole run ---------------------------------------------------------
+
+    def _report(self, dists: Sequence[Distribution]) -> UploadReport:
+        with self._lock:
+            for dist in dists:
+                if dist.filename in self._inflight and dist.filename not in self._results:
+                    self._results[dist.filename] = self._result(dist, FAILED, message="interrupted")
+            results = tuple(
+                self._results.get(dist.filename) or self._result(dist, NOT_ATTEMPTED)
+                for dist in dists
+            )
+        ok = self._error is None and all(r.status in (UPLOADED, SKIPPED) for r in results)
+        report = UploadReport(results=results, ok=ok, error=self._error)
+        self.last_report = report
+        return report
+
+    def _skip_existing(self, dists: Sequence[Distribution]) -> list[Distribution]:
+        """Mark identical files skipped; a different file stops everything. Returns what is left."""
+        try:
+            listed = self._index_files(dists)
+        except TrustpubError as error:
+            self._error = error
+            return []
+        left: list[Distribution] = []
+        different: list[str] = []
+        for dist in dists:
+            entry = listed.get(dist.filename)
+            if entry is None:
+                left.append(dist)
+            elif entry.sha256 is not None and entry.sha256 == dist.sha256.lower():
+                self._results[dist.filename] = self._result(
+                    dist,
+                    SKIPPED,
+                    url=entry.url,
+                    message="an identical file is already on the index",
+                )
+                self.reporter.file_finished(dist.filename, SKIPPED)
+            else:
+                why = "with different contents" if entry.sha256 else "without a sha256 to compare"
+                self._results[dist.filename] = self._result(
+                    dist, FAILED, url=entry.url, message=f"already on the index {why}"
+                )
+                different.append(f"{dist.filename} ({why})")
+        if different:
+            self._error = UploadError(
+                f"already on {self.target.display}, not identical: {', '.join(different)}; "
+                "nothing was uploaded",
+                hint="a published file can never be replaced: bump the version, rebuild and "
+                "upload again",
+                anchor="file-already-exists",
+            )
+            return []
+        return left
+
+    def upload(self, dists: Sequence[Distribution]) -> UploadReport:
+        """Upload ``dists`` (wheels first); the first file alone, then ``jobs`` at a time.
+
+        Returns a report; on ``KeyboardInterrupt`` uploads in flight are
+        aborted, :attr:`last_report` is set and the interrupt is re-raised.
+        """
+        ordered = sorted(dists, key=lambda dist: 0 if dist.is_wheel else 1)
+        self._stop.clear()
+        self._abort.clear()
+        self._results = {}
+        self._error = None
+        self._inflight = set()
+        try:
+            todo = self._skip_existing(ordered) if self.skip_existing else list(ordered)
+            if todo:
+                self._run(todo[0])
+            rest = todo[1:]
+            if rest and not self._stop.is_set():
+                self._run_concurrently(rest)
+        except KeyboardInterrupt:
+            self._stop.set()
+            self._abort.set()
+            report = self._report(ordered)
+            self.reporter.warning(
+                f"interrupted: {report.count(UPLOADED)} uploaded, "
+                f"{report.count(NOT_ATTEMPTED)} not attempted"
+            )
+            raise
+        return self._report(ordered)
+
+    def _run_concurrently(self, dists: Sequence[Distribution]) -> None:
+        if self.jobs == 1:
+            for dist in dists:
+                self._run(dist)
+            return
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.jobs, len(dists)), thread_name_prefix="trustpub-upload"
+        )
+        try:
+            futures = [pool.submit(self._run, dist) for dist in dists]
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            self._stop.set()
+            self._abort.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Identical(Exception):
+    """A signal: the index already has this exact file."""
+
+    def __init__(self, url: str | None) -> None:
+        super().__init__("identical file already on the index")
+        self.url = url
+
+
+__all__ = [
+    "ABSENT",
+    "DIFFERENT",
+    "FAILED",
+    "IDENTICAL",
+    "NOT_ATTEMPTED",
+    "SKIPPED",
+    "UPLOADED",
+    "CredentialLike",
+    "FileResult",
+    "UploadReport",
+    "Uploader",
+    "retry_after",
+    "server_message",
+]
