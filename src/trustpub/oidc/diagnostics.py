@@ -1,0 +1,736 @@
+"""Explanations for every refusal on the trusted-publishing path.
+
+Each ``explain_*`` function turns what the index answered into an
+:class:`Explanation`: a one-line ``message``, ``details`` lines (likely
+causes, the claims PyPI matches, the publisher to configure, the comparison
+with the declared publisher), a ``hint`` (the fix) and the troubleshooting
+``anchor``. Callers put these into a :class:`~trustpub.errors.TrustpubError`.
+
+Nothing here ever includes a token: only claim values (which are not secret)
+and the index's own words.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from trustpub.oidc.claims import DecodedToken, claim_text
+from trustpub.oidc.publishers import (
+    CANONICAL_ISSUERS,
+    Provider,
+    Publisher,
+    is_sandbox_issuer,
+    provider_for_issuer,
+)
+from trustpub.oidc.rules import MATCHED_CLAIMS, NOT_FOUND, PULL_REQUEST_TARGET, Comparison, compare
+from trustpub.repository import normalize_name
+
+DEBUG_LABEL = "for debugging only, do not copy into configuration blindly"
+"""The label PyPI's own tooling puts on printed claims."""
+
+MISSING = "MISSING"
+
+INDEX_HOSTS = {"pypi": "https://pypi.org", "testpypi": "https://test.pypi.org"}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Text for one refusal, ready for a ``TrustpubError(message, hint=, details=, anchor=)``."""
+
+    message: str
+    details: tuple[str, ...]
+    hint: str
+    anchor: str
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """``hint``, ``details`` and ``anchor`` as keyword arguments for an error class."""
+        return {"hint": self.hint, "details": self.details, "anchor": self.anchor}
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of PyPI's "add a trusted publisher" form."""
+
+    key: str
+    """The form's field name (also the pre-fill query parameter)."""
+    label: str
+    value: str | None
+    """None: the token does not say (MISSING); "" : leave the field empty."""
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class PublisherForm:
+    """What to type into PyPI's form for one provider."""
+
+    provider: Provider
+    fields: tuple[FormField, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every required field has a value."""
+        return all(f.value for f in self.fields if not f.optional)
+
+    def query(self) -> dict[str, str]:
+        """Pre-fill parameters (``provider`` + the form field names)."""
+        params = {"provider": self.provider.value}
+        params.update({f.key: f.value for f in self.fields if f.value})
+        return params
+
+
+def resolve_provider(
+    provider: str | Provider | None, token: DecodedToken | None
+) -> Provider | None:
+    """The PyPI provider for a detection name, else from the token's issuer."""
+    if isinstance(provider, Provider):
+        return provider
+    if provider:
+        try:
+            return Provider(provider)
+        except ValueError:
+            pass
+    return provider_for_issuer(token.issuer) if token is not None else None
+
+
+def claims_table(token: DecodedToken, provider: Provider) -> list[tuple[str, str]]:
+    """The claims PyPI matches for ``provider``: (name, value or ``MISSING``)."""
+    rows = []
+    for name in MATCHED_CLAIMS[provider]:
+        value = token.claims.get(name)
+        rows.append((name, MISSING if value is None else claim_text(value) or '""'))
+    return rows
+
+
+def _github_workflow(ref: str | None) -> str | None:
+    if not ref or "@" not in ref:
+        return None
+    path = ref.split("@", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    return name if name.endswith((".yml", ".yaml")) else None
+
+
+def _gitlab_pipeline(uri: str | None) -> str | None:
+    if not uri or "//" not in uri or "@" not in uri:
+        return None
+    path = uri.split("//", 1)[1].rsplit("@", 1)[0]
+    return path if path.endswith((".yml", ".yaml")) else None
+
+
+def publisher_form(token: DecodedToken, provider: Provider | str) -> PublisherForm:
+    """The publisher to configure on PyPI for this token, as PyPI's form fields."""
+    kind = Provider(provider)
+    text = token.claim_text
+    fields: tuple[FormField, ...]
+    if kind is Provider.GITHUB:
+        repository = text("repository") or ""
+        owner = text("repository_owner") or (repository.split("/", 1)[0] or None)
+        name = repository.split("/", 1)[1] if "/" in repository else None
+        fields = (
+            FormField("owner", "Owner", owner),
+            FormField("repository", "Repository name", name),
+            FormField(
+                "workflow_filename", "Workflow name", _github_workflow(text("job_workflow_ref"))
+            ),
+            FormField("environment", "Environment name", text("environment") or "", True),
+        )
+    elif kind is Provider.GITLAB:
+        path = text("project_path") or ""
+        namespace, _, project = path.rpartition("/")
+        form = [
+            FormField("namespace", "Namespace", namespace or None),
+            FormField("project", "Project name", project or None),
+            FormField(
+                "workflow_filepath",
+                "Top-level pipeline file path",
+                _gitlab_pipeline(text("ci_config_ref_uri")),
+            ),
+            FormField("environment", "Environment name", text("environment") or "", True),
+        ]
+        issuer = token.issuer
+        if issuer and issuer != CANONICAL_ISSUERS[Provider.GITLAB]:
+            form.append(FormField("issuer_url", "GitLab instance (issuer URL)", issuer))
+        fields = tuple(form)
+    elif kind is Provider.GOOGLE:
+        fields = (
+            FormField("email", "Email", text("email")),
+            FormField("sub", "Subject", text("sub") or "", True),
+        )
+    else:
+        fields = (
+            FormField("organization", "Organization", text("organization")),
+            FormField("project", "Project", text("project")),
+            FormField("actor", "Actor username", text("actor")),
+        )
+    return PublisherForm(kind, fields)
+
+
+def publisher_to_configure(token: DecodedToken, provider: Provider | str) -> list[tuple[str, str]]:
+    """PyPI form fields (label, value) for this token; ``MISSING`` where the token is silent."""
+    rows = []
+    for field in publisher_form(token, provider).fields:
+        if field.value:
+            value = field.value
+        elif field.optional:
+            value = "(leave empty)"
+        else:
+            value = MISSING
+        label = f"{field.label} (optional)" if field.optional else field.label
+        rows.append((label, value))
+    return rows
+
+
+def publisher_links(form: PublisherForm, project: str | None) -> dict[str, str]:
+    """Pre-filled PyPI/TestPyPI URLs: ``<index>-project`` (existing project) and ``<index>-pending``.
+
+    PyPI pre-fills the project page's form from the query; the account page
+    (pending publishers) receives the same parameters plus ``project_name``.
+    Project links are only given when ``project`` is known.
+    """
+    links: dict[str, str] = {}
+    params = form.query()
+    for index, base in INDEX_HOSTS.items():
+        if project:
+            links[f"{index}-project"] = (
+                f"{base}/manage/project/{normalize_name(project)}/settings/publishing/?"
+                + urlencode(params)
+            )
+        pending = dict(params)
+        if project:
+            pending["project_name"] = project
+        links[f"{index}-pending"] = f"{base}/manage/account/publishing/?" + urlencode(pending)
+    return links
+
+
+def comparison_lines(comparison: Comparison) -> list[str]:
+    """The declared-publisher comparison as indented text rows."""
+    lines = []
+    for check in comparison.checks:
+        verdict = "ok" if check.ok else "MISMATCH"
+        expected = "-" if check.expected is None else check.expected
+        actual = MISSING if check.actual is None else check.actual
+        line = (
+            f"  [{verdict}] {check.field}: expected {expected}, token has {actual} ({check.rule})"
+        )
+        lines.append(line)
+        if not check.ok and check.fix:
+            lines.append(f"      fix: {check.fix}")
+    return lines
+
+
+def _claims_block(token: DecodedToken | None, provider: Provider | None) -> list[str]:
+    if token is None or provider is None:
+        return []
+    lines = [f"Claims PyPI matches for {provider.display_name} ({DEBUG_LABEL}):"]
+    lines.extend(f"  {name}: {value}" for name, value in claims_table(token, provider))
+    return lines
+
+
+def _configure_block(
+    token: DecodedToken | None, provider: Provider | None, target_display: str
+) -> list[str]:
+    if token is None or provider is None:
+        return []
+    lines = [f"Publisher to configure on {target_display} ({provider.display_name}):"]
+    lines.extend(f"  {label}: {value}" for label, value in publisher_to_configure(token, provider))
+    return lines
+
+
+def _declared_block(
+    token: DecodedToken | None, declared: Publisher | None
+) -> tuple[list[str], Comparison | None]:
+    if token is None or declared is None:
+        return [], None
+    comparison = compare(declared, token.claims)
+    lines = [f"Compared with the declared publisher ({declared.describe()}):"]
+    lines.extend(comparison_lines(comparison))
+    return lines, comparison
+
+
+def _reason_of(description: str) -> str:
+    prefix = "valid token, but no corresponding publisher ("
+    if description.startswith(prefix) and description.endswith(")"):
+        return description[len(prefix) : -1]
+    return description
+
+
+def _publisher_causes(
+    reason: str, provider: Provider | None, token: DecodedToken | None
+) -> tuple[list[str], str]:
+    """Likely causes and the fix for an ``invalid-publisher`` reason."""
+    claims: Mapping[str, Any] = token.claims if token is not None else {}
+    name = provider.display_name if provider else "the CI provider"
+    if reason.startswith("Missing claim "):
+        claim = reason.removeprefix("Missing claim ").strip("'")
+        return (
+            [f"the token has no '{claim}' claim: it is not a {name} CI token as PyPI expects it"],
+            f"make sure the token really comes from {name}'s CI identity for this job",
+        )
+    if reason.startswith("JWT issuer "):
+        return (
+            [
+                "the token's issuer is not the provider's public issuer "
+                "(GitHub Enterprise Server and custom issuers are not accepted)"
+            ],
+            "publish from the provider's public service (github.com, gitlab.com)",
+        )
+    if reason == PULL_REQUEST_TARGET:
+        return (
+            ["the workflow was triggered by pull_request_target, which PyPI refuses"],
+            "publish from a push of a tag, a published release or workflow_dispatch",
+        )
+    if reason.startswith("The job_workflow_ref claim does not match"):
+        return (
+            [
+                "the token was requested by a reusable workflow in another repository or at "
+                "another ref; PyPI matches the CALLED workflow file (job_workflow_ref)",
+            ],
+            "run the publishing job in a workflow file of the repository itself "
+            "and name that file in the publisher",
+        )
+    if reason == "The ref and sha claims are empty" or reason.startswith("The ref_path and sha"):
+        return (
+            ["the job has no git ref or commit (e.g. a deployment without a ref)"],
+            "run the publishing job from a branch or tag",
+        )
+    if reason.startswith("The ci_config_ref_uri claim does not match"):
+        return (
+            [
+                "the publisher's namespace or project differ in case from GitLab's canonical "
+                "path, or the pipeline path differs",
+            ],
+            "configure the publisher with the namespace/project exactly as in the token's "
+            "ci_config_ref_uri",
+        )
+    if reason.startswith(("Could not job extract", "Could not extract")):
+        return (
+            ["the token does not name a workflow/pipeline file ending in .yml or .yaml"],
+            "run the release from a workflow/pipeline file ending in .yml or .yaml",
+        )
+    if "subject" in reason:
+        return (
+            ["the ActiveState token's subject does not name the configured organization/project"],
+            "check the organization and project of the ActiveState publisher",
+        )
+    if reason == "Check failed for required claim 'email_verified'":
+        return (
+            ["the Google token's email is not verified (email_verified is not true)"],
+            "request the identity token with its email (format=full / includeEmail=true)",
+        )
+    if reason == "Check failed for required claim 'builder'":
+        return (
+            ["the ActiveState token was not issued to the pypi-publisher builder"],
+            "publish through ActiveState's pypi_publisher build step",
+        )
+    if reason != NOT_FOUND:
+        return (
+            [f"the token does not satisfy the publisher: {reason}"],
+            "compare the publisher's fields with the claims below",
+        )
+    causes: list[str]
+    if provider is Provider.GITHUB:
+        causes = [
+            "no publisher has exactly this owner, repository name, workflow file name and "
+            "environment (the lookup is case-sensitive)",
+            "a renamed repository/owner, a renamed or moved workflow file, or a changed "
+            "environment breaks a publisher that used to work",
+            "the repository owner was deleted and re-created (its numeric id changed)",
+        ]
+        workflow_ref, job_ref = claims.get("workflow_ref"), claims.get("job_workflow_ref")
+        if workflow_ref and job_ref and workflow_ref != job_ref:
+            causes.append(
+                "this job runs in a reusable workflow: PyPI looks for the CALLED file "
+                f"({_github_workflow(claim_text(job_ref))}), not the caller"
+            )
+    elif provider is Provider.GITLAB:
+        causes = [
+            "no publisher has this namespace/project, top-level pipeline file path and "
+            "environment (environments are case-sensitive)",
+            "included pipeline files do not count: PyPI sees only the top-level file",
+        ]
+    elif provider is Provider.GOOGLE:
+        causes = ["no publisher has this service-account email (or its subject pin differs)"]
+    elif provider is Provider.ACTIVESTATE:
+        causes = [
+            "no publisher has this organization, project and actor (the actor must be the "
+            "user who triggered the build)"
+        ]
+    else:
+        causes = ["no publisher on the index matches the token's claims"]
+    return causes, "add the publisher below on the index (or fix the workflow to match it)"
+
+
+def explain_mint_error(
+    code: str,
+    description: str,
+    *,
+    token: DecodedToken | None,
+    provider: str | Provider | None,
+    declared: Publisher | None,
+    target_display: str,
+    audience: str | None = None,
+    now: float | None = None,
+    project: str | None = None,
+) -> Explanation:
+    """Explain one ``/_/oidc/mint-token`` error (``code`` and ``description`` as sent)."""
+    kind = resolve_provider(provider, token)
+    first_line = description.strip().splitlines()[0] if description.strip() else ""
+    answer = f"{target_display} answered: {code}: {first_line}".rstrip(": ")
+    extra_description = [f"  {line}" for line in description.strip().splitlines()[1:]]
+    claims_lines = _claims_block(token, kind)
+    configure = _configure_block(token, kind, target_display)
+    declared_lines, comparison = _declared_block(token, declared)
+    links: list[str] = []
+    if token is not None and kind is not None and target_display in INDEX_HOSTS:
+        form = publisher_form(token, kind)
+        index = target_display
+        urls = publisher_links(form, project)
+        if f"{index}-project" in urls:
+            links.append(f"Add it to the project: {urls[f'{index}-project']}")
+        links.append(f"Or as a pending publisher (new project): {urls[f'{index}-pending']}")
+
+    def build(message: str, causes: list[str], hint: str, blocks: Sequence[str]) -> Explanation:
+        details = [answer, *extra_description]
+        if causes:
+            details.append("Likely causes:")
+            details.extend(f"  - {cause}" for cause in causes)
+        details.extend(blocks)
+        return Explanation(message, tuple(details), hint, code)
+
+    if code == "invalid-publisher":
+        reason = _reason_of(description)
+        causes, hint = _publisher_causes(reason, kind, token)
+        if comparison is not None and not comparison.ok:
+            failing = next(c for c in comparison.checks if c.field == comparison.field)
+            hint = failing.fix or hint
+        who = f"{kind.display_name} " if kind else ""
+        return build(
+            f"{target_display} has no trusted publisher matching this {who}token ({reason})",
+            causes,
+            hint,
+            [*claims_lines, *configure, *links, *declared_lines],
+        )
+    if code == "invalid-pending-publisher":
+        return build(
+            f"{target_display} refused the pending publisher: the project already exists",
+            [
+                "a pending publisher can only create a project that does not exist yet",
+                "the project was created meanwhile (by an earlier run, or someone else took "
+                "the name); the index has now deleted this pending publisher",
+            ],
+            "if the project is yours, add a normal trusted publisher on the project's "
+            "Publishing settings page; otherwise pick another project name",
+            [*configure, *links],
+        )
+    if code == "invalid-reuse-token":
+        return build(
+            f"{target_display} refused the OIDC token: it was already exchanged",
+            [
+                "an OIDC token can be exchanged once; this one was used by an earlier mint",
+                "the token was cached or shared between jobs or steps",
+            ],
+            "request a fresh OIDC token for every exchange (a GitLab/ActiveState token "
+            "variable holds one token per job: mint once and reuse the upload token)",
+            [],
+        )
+    if code == "invalid-token":
+        causes = _token_causes(token, audience, time.time() if now is None else now)
+        return build(
+            f"{target_display} could not verify the OIDC token (malformed or invalid token)",
+            causes,
+            "run `trustpub claims` in the same job to check the token's audience, "
+            "issuer and validity window",
+            claims_lines,
+        )
+    if code == "invalid-payload":
+        message, causes, hint, anchor = _payload_parts(description, token, kind, target_display)
+        blocks = claims_lines if anchor == "unknown-issuer" else []
+        built = build(message, causes, hint, blocks)
+        return Explanation(built.message, built.details, built.hint, anchor)
+    if code == "not-enabled":
+        return build(
+            f"{target_display} has trusted publishing turned off"
+            + (f" for {kind.display_name}" if kind else ""),
+            [
+                "the index's administrators disabled trusted publishing "
+                "(not a problem with your configuration)"
+            ],
+            "retry later (see https://status.python.org), or publish with an API token "
+            "(--token) meanwhile",
+            [],
+        )
+    return build(
+        f"{target_display} refused the token exchange: {code}",
+        [],
+        "see the index's answer above; rerun with -v for details",
+        claims_lines,
+    )
+
+
+def _token_causes(token: DecodedToken | None, audience: str | None, now: float) -> list[str]:
+    causes: list[str] = []
+    if token is not None:
+        aud = token.audience
+        if isinstance(aud, list):
+            causes.append(f"the token has several audiences {aud}; the index accepts exactly one")
+        elif audience is not None and aud != audience:
+            causes.append(
+                f"the token's audience is {aud!r} but the index expects {audience!r} "
+                "(e.g. a pypi token sent to TestPyPI)"
+            )
+        exp = token.expires_at
+        if exp is not None and exp < now:
+            causes.append(f"the token expired {int(now - exp)} s ago")
+        for name, value in (("iat", token.issued_at), ("nbf", token.not_before)):
+            if value is not None and value > now + 30:
+                causes.append(
+                    f"the token's {name} is {int(value - now)} s in the future: a clock is wrong"
+                )
+    causes.append("the signature or issuer keys could not be verified by the index")
+    return causes
+
+
+def _payload_parts(
+    description: str, token: DecodedToken | None, kind: Provider | None, target_display: str
+) -> tuple[str, list[str], str, str]:
+    """(message, causes, hint, anchor) for an ``invalid-payload`` description."""
+    text = description.strip()
+    if text == "unknown trusted publishing issuer":
+        issuer = token.issuer if token is not None else None
+        causes = [f"the token's issuer {issuer!r} is not one the index trusts"]
+        if issuer and kind is None and "gitlab" in issuer.lower():
+            causes.append(
+                "self-managed GitLab works only after PyPI registers the instance for a PyPI "
+                "organization (beta)"
+            )
+        elif issuer and not is_sandbox_issuer(issuer):
+            causes.append(
+                "PyPI accepts GitHub (github.com), GitLab (gitlab.com), Google Cloud and "
+                "ActiveState; GitHub Enterprise Server and other CI services are not supported"
+            )
+        return (
+            f"{target_display} does not accept tokens from this issuer",
+            causes,
+            "publish from a supported provider, or use an API token (--token)",
+            "unknown-issuer",
+        )
+    if text == "malformed JWT":
+        return (
+            f"{target_display} could not read the OIDC token (malformed JWT)",
+            ["the value sent is not a JWT, or it has no 'iss' claim"],
+            "check where the token comes from (--oidc-token-env, the CI variable)",
+            "invalid-payload",
+        )
+    markers = (
+        "isn't allowed",
+        "too similar",
+        "Standard Library",
+        "temporarily disabled",
+        "invalid",
+    )
+    if any(marker in text for marker in markers) and "validation error" not in text:
+        return (
+            f"{target_display} could not create the project for the pending publisher",
+            [f"the index refused the project name: {text.splitlines()[0]}"],
+            "register a pending publisher with another project name (and use that name in "
+            "your package metadata)",
+            "invalid-payload",
+        )
+    return (
+        f"{target_display} rejected the exchange request body",
+        ['the request body was not the JSON object {"token": "..."} the index expects'],
+        "this is a bug in trustpub or a proxy rewrote the request; rerun with -v and report it",
+        "invalid-payload",
+    )
+
+
+def explain_audience_failure(status: int, body: str, target_display: str) -> Explanation:
+    """Explain a failed ``GET /_/oidc/audience`` (403 disabled, 404 unsupported, non-JSON)."""
+    message_text = _json_message(body)
+    if status == 403:
+        return Explanation(
+            f"{target_display} has trusted publishing disabled (HTTP 403 from /_/oidc/audience)",
+            (f"{target_display} said: {message_text}",) if message_text else (),
+            "the index's administrators turned trusted publishing off; retry later or publish "
+            "with an API token (--token)",
+            "not-enabled",
+        )
+    if status == 404:
+        return Explanation(
+            f"{target_display} does not support trusted publishing (HTTP 404 from "
+            "/_/oidc/audience)",
+            (
+                "only PyPI and TestPyPI (and Warehouse-compatible indexes such as the trustpub "
+                "sandbox) offer trusted publishing; pypiserver, devpi and most private "
+                "indexes do not",
+            ),
+            "check the --repository URL, or publish with an API token (--token)",
+            "no-trusted-publishing",
+        )
+    kind = "an HTML page" if _looks_html(body) else "a non-JSON body"
+    if message_text is not None:
+        kind = "JSON without an audience"
+    return Explanation(
+        f"{target_display} answered /_/oidc/audience with HTTP {status} and {kind}",
+        (
+            "a proxy, a login page or a wrong URL answered instead of the index",
+            "the repository URL must be the upload URL of a Warehouse-compatible index "
+            "(e.g. https://upload.pypi.org/legacy/)",
+        ),
+        "check the --repository URL and any proxy between this job and the index",
+        "unexpected-audience-response",
+    )
+
+
+def _json_message(body: str) -> str | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])
+    return None
+
+
+def _looks_html(body: str) -> bool:
+    head = body.lstrip()[:200].lower()
+    return head.startswith(("<!doctype html", "<html")) or "<html" in head
+
+
+_UPLOAD_RULES: tuple[tuple[str, str, str, str], ...] = (
+    # (marker in the index's message, anchor, one-line cause, fix)
+    (
+        "Non-user identities cannot create new projects",
+        "non-user-identities",
+        "the upload's project name differs from the project the pending publisher created "
+        "(or no project exists for it)",
+        "make the distribution's name equal the pending publisher's project name; if a wrong "
+        "project was created, delete it and register a new pending publisher with the right name",
+    ),
+    (
+        "OIDC scoped token is not valid for project",
+        "token-not-valid-for-project",
+        "the minted token only covers projects linked to the matched publisher",
+        "add this trusted publisher to the project's Publishing settings, or upload only "
+        "that publisher's projects",
+    ),
+    (
+        "token is expired",
+        "token-expired",
+        "the upload token (valid 15 minutes) expired during the upload",
+        "rerun: trustpub re-mints before expiry; fetch a fresh OIDC token for each mint",
+    ),
+    (
+        "File already exists",
+        "file-already-exists",
+        "a different file with this name (or the same content under another name) is "
+        "already on the index",
+        "bump the version and rebuild; filenames can never be reused (use --skip-existing to "
+        "skip files that are already uploaded identically)",
+    ),
+    (
+        "previously used by a file that has since been deleted",
+        "file-name-reuse",
+        "a deleted file used this name; names of deleted files can never be reused",
+        "bump the version (or add a build tag to the wheel) and rebuild",
+    ),
+    (
+        "older than 14 days",
+        "release-older-than-14-days",
+        "new files can only be added to a release during its first 14 days",
+        "publish a new version instead of adding files to the old one",
+    ),
+    (
+        "Only one sdist may be uploaded per release",
+        "one-sdist-per-release",
+        "the release already has a source distribution",
+        "upload a single sdist per version (remove extra .tar.gz/.zip files from dist/)",
+    ),
+    (
+        "File too large",
+        "file-too-large",
+        "the file exceeds the project's upload size limit (100 MiB by default)",
+        "shrink the distribution, or request a larger limit from the index's administrators",
+    ),
+    (
+        "Project size too large",
+        "file-too-large",
+        "the project's total size limit (10 GiB by default) is reached",
+        "delete old releases or request a larger project limit",
+    ),
+    (
+        "isn't allowed to upload to project",
+        "not-allowed-to-upload",
+        "the credential belongs to someone without upload rights on this project",
+        "use a token (or trusted publisher) of the project, or check the project name",
+    ),
+    (
+        "Invalid or non-existent authentication information",
+        "invalid-auth",
+        "the index did not accept the credential (malformed, deleted or for another index)",
+        "check the token and that it belongs to this index",
+    ),
+    (
+        "Username/Password authentication is no longer supported",
+        "invalid-auth",
+        "the index accepts only API tokens (user name __token__) or trusted publishing",
+        "use an API token or trusted publishing",
+    ),
+    (
+        "Too many new projects created",
+        "too-many-new-projects",
+        "the index's rate limit for creating projects was hit",
+        "wait an hour and retry",
+    ),
+    (
+        "The description failed to render",
+        "description-failed-to-render",
+        "the long description is not valid for its content type",
+        "fix the README markup (or set the right long_description_content_type) and rebuild",
+    ),
+)
+
+
+def explain_upload_refusal(
+    status: int, message: str, *, trusted: bool, project: str
+) -> Explanation | None:
+    """Explain a refused upload when the index's message is recognised, else None."""
+    for marker, anchor, cause, fix in _UPLOAD_RULES:
+        if marker in message:
+            details = [f"index said: HTTP {status} {message}", f"Likely cause: {cause}"]
+            if trusted and anchor == "non-user-identities":
+                details.append(
+                    "a token minted by trusted publishing cannot create projects; only a "
+                    "pending publisher can, and only for its own project name"
+                )
+            if not trusted and anchor == "token-not-valid-for-project":
+                details.append("this token came from trusted publishing of another project")
+            return Explanation(
+                f"the index refused the upload of {project}: {message.split('. See ')[0]}",
+                tuple(details),
+                fix,
+                anchor,
+            )
+    return None
+
+
+__all__ = [
+    "DEBUG_LABEL",
+    "MISSING",
+    "Explanation",
+    "FormField",
+    "PublisherForm",
+    "claims_table",
+    "comparison_lines",
+    "explain_audience_failure",
+    "explain_mint_error",
+    "explain_upload_refusal",
+    "publisher_form",
+    "publisher_links",
+    "publisher_to_configure",
+    "resolve_provider",
+]
