@@ -1,0 +1,209 @@
+"""``trustpub sandbox``: a local imitation of PyPI to rehearse releases."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trustpub.cli._common import guarded, raw_stdout, setup_logging, verbosity_options
+from trustpub.errors import SandboxError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def sandbox() -> None:
+    """A local PyPI imitation (trusted publishing, upload, simple index) to rehearse releases."""
+
+
+def _write_ready_file(path: Path, line: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(line + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        raise SandboxError(
+            f"cannot write the ready file {path}: {error.strerror}",
+            hint="choose a writable --ready-file path",
+        ) from None
+
+
+@sandbox.command()
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".trustpub-sandbox"),
+    show_default=True,
+    help="Directory for files, keys, the CA and the request log (created if missing).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of the index (0 = pick a free one).",
+)
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file with settings and [[publishers]].",
+)
+@click.option(
+    "--publisher",
+    "publishers",
+    multiple=True,
+    metavar="SPEC",
+    help="Register a publisher: provider=github,repository=o/r,workflow=x.yml,projects=a+b (repeatable).",
+)
+@click.option("--no-tls", is_flag=True, help="Serve plain HTTP instead of HTTPS.")
+@click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the ready line to this file.",
+)
+@click.option(
+    "--audience", default=None, help="OIDC audience of this index [default: trustpub-sandbox]."
+)
+@click.option(
+    "--token-lifetime",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="S",
+    help="Lifetime of minted API tokens in seconds [default: 900].",
+)
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Delay each upload by N milliseconds.",
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="F",
+    help="Fraction of index requests answered with 503.",
+)
+@click.option(
+    "--cut-rate",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="F",
+    help="Fraction of index requests whose connection is dropped mid-request.",
+)
+@click.option("--seed", type=int, default=None, help="Seed that makes the faults deterministic.")
+@click.option(
+    "--disallow-oidc",
+    multiple=True,
+    metavar="PROVIDER|all",
+    help="Turn trusted publishing off for a provider, or for all (repeatable).",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="BYTES",
+    help="Largest accepted file [default: 1 GiB; PyPI's is 100 MiB].",
+)
+@verbosity_options
+def serve(
+    state_dir: Path,
+    host: str,
+    port: int,
+    allow_remote: bool,
+    config_file: Path | None,
+    publishers: tuple[str, ...],
+    no_tls: bool,
+    ready_file: Path | None,
+    audience: str | None,
+    token_lifetime: int | None,
+    latency_ms: int | None,
+    fail_rate: float | None,
+    cut_rate: float | None,
+    seed: int | None,
+    disallow_oidc: tuple[str, ...],
+    max_file_size: int | None,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Run the sandbox index until interrupted.
+
+    When ready, prints one JSON line: url, upload_url, simple_url, ca_cert,
+    audience, metadata_host, api_token_file.
+    """
+    setup_logging(verbose)
+    with guarded(verbose > 0):
+        from trustpub.sandbox import server
+        from trustpub.sandbox.config import SandboxSettings, apply_options, load_config
+
+        settings = load_config(config_file) if config_file else SandboxSettings()
+        settings = apply_options(
+            settings,
+            publisher_specs=publishers,
+            disallow_oidc=disallow_oidc,
+            audience=audience,
+            token_lifetime=token_lifetime,
+            latency_ms=latency_ms,
+            fail_rate=fail_rate,
+            cut_rate=cut_rate,
+            seed=seed,
+            max_file_size=max_file_size,
+        )
+        options = server.ServeOptions(
+            state_dir=state_dir, host=host, port=port, tls=not no_tls, allow_remote=allow_remote
+        )
+
+        def announce(ready: dict[str, Any]) -> None:
+            line = server.ready_line(ready)
+            if ready_file is not None:
+                _write_ready_file(ready_file, line)
+            out = raw_stdout()
+            out.write(line + "\n")
+            out.flush()
+
+        server.run(options, settings, announce)
+
+
+# --- `trustpub sandbox env` (written by the identity engineer in cli/sandbox_env.py) ---
+# Registered lazily so that `serve` works even where that module is absent.
+class _LazyEnv(click.Command):
+    def _target(self) -> click.Command:
+        try:
+            module = importlib.import_module("trustpub.cli.sandbox_env")
+        except ImportError:
+            raise click.ClickException("`trustpub sandbox env` is not available") from None
+        command = module.env
+        if not isinstance(command, click.Command):  # pragma: no cover - programming error
+            raise click.ClickException("`trustpub sandbox env` is not available")
+        return command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - not the entry point
+        return self._target().main(*args, **kwargs)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        return self._target().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return self._target().invoke(ctx)
+
+
+sandbox.add_command(
+    _LazyEnv(
+        "env",
+        help="Print the environment of a simulated CI job (see sandbox_env).",
+        add_help_option=False,
+    ),
+)
+sandbox.add_command(importlib.import_module("trustpub.cli.sandbox_demo").demo)

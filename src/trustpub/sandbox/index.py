@@ -1,0 +1,150 @@
+"""The read side of the sandbox index: ``/simple/`` (PEP 503/691), ``/pypi/<name>/json``, ``/files/``.
+
+Enough for ``pip install --index-url <simple_url>`` to install what was
+published, and for clients to check whether a file already exists.
+"""
+
+from __future__ import annotations
+
+import html
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from trustpub.sandbox.state import FileRecord, IndexState, Project
+
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return SIMPLE_JSON in accept
+
+
+def _file_url(project: Project, record: FileRecord) -> str:
+    return f"/files/{project.normalized}/{record.filename}"
+
+
+class IndexEndpoints:
+    """Simple API, JSON API and file downloads of one sandbox index."""
+
+    def __init__(self, state: IndexState) -> None:
+        self.state = state
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/simple/", self.simple_root, methods=["GET"]),
+            Route("/simple/{name}/", self.simple_project, methods=["GET"]),
+            Route("/simple/{name}", self.simple_redirect, methods=["GET"]),
+            Route("/pypi/{name}/json", self.json_project, methods=["GET"]),
+            Route("/files/{project}/{filename}", self.file, methods=["GET"]),
+        ]
+
+    async def simple_root(self, request: Request) -> Response:
+        projects = list(self.state.iter_projects())
+        if _wants_json(request):
+            body = {
+                "meta": {"api-version": "1.1"},
+                "projects": [{"name": p.name} for p in projects],
+            }
+            return JSONResponse(body, media_type=SIMPLE_JSON)
+        links = "\n".join(
+            f'    <a href="/simple/{p.normalized}/">{html.escape(p.name)}</a><br/>'
+            for p in projects
+        )
+        page = (
+            '<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" '
+            'content="1.1">\n    <title>Simple index</title>\n  </head>\n  <body>\n'
+            f"{links}\n  </body>\n</html>\n"
+        )
+        return HTMLResponse(page)
+
+    async def simple_redirect(self, request: Request) -> Response:
+        return RedirectResponse(f"/simple/{canonicalize_name(request.path_params['name'])}/", 301)
+
+    async def simple_project(self, request: Request) -> Response:
+        name: str = request.path_params["name"]
+        normalized = canonicalize_name(name)
+        if name != normalized:
+            return RedirectResponse(f"/simple/{normalized}/", status_code=301)
+        project = self.state.project(name)
+        if project is None:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        files = sorted(project.files, key=lambda f: f.filename)
+        if _wants_json(request):
+            body = {
+                "meta": {"api-version": "1.1"},
+                "name": project.normalized,
+                "versions": sorted({f.version for f in files}),
+                "files": [
+                    {
+                        "filename": f.filename,
+                        "url": _file_url(project, f),
+                        "hashes": {"sha256": f.sha256},
+                        "requires-python": f.requires_python,
+                        "size": f.size,
+                        "yanked": False,
+                        "provenance": None,
+                    }
+                    for f in files
+                ],
+            }
+            return JSONResponse(body, media_type=SIMPLE_JSON)
+        rows = []
+        for f in files:
+            requires = (
+                f' data-requires-python="{html.escape(f.requires_python)}"'
+                if f.requires_python
+                else ""
+            )
+            rows.append(
+                f'    <a href="{_file_url(project, f)}#sha256={f.sha256}"{requires}>'
+                f"{html.escape(f.filename)}</a><br/>"
+            )
+        page = (
+            '<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" '
+            f'content="1.1">\n    <title>Links for {html.escape(project.name)}</title>\n'
+            f"  </head>\n  <body>\n    <h1>Links for {html.escape(project.name)}</h1>\n"
+            + "\n".join(rows)
+            + "\n  </body>\n</html>\n"
+        )
+        return HTMLResponse(page)
+
+    async def json_project(self, request: Request) -> Response:
+        project = self.state.project(request.path_params["name"])
+        if project is None:
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+        releases: dict[str, list[dict[str, object]]] = {}
+        for f in project.files:
+            releases.setdefault(f.version, []).append(
+                {
+                    "filename": f.filename,
+                    "url": str(request.base_url).rstrip("/") + _file_url(project, f),
+                    "digests": {"sha256": f.sha256, "blake2b_256": f.blake2_256},
+                    "packagetype": f.filetype,
+                    "requires_python": f.requires_python,
+                    "size": f.size,
+                    "has_attestations": f.attestations,
+                }
+            )
+        latest = max(releases, key=Version) if releases else None
+        body = {
+            "info": {"name": project.name, "version": latest},
+            "releases": releases,
+            "urls": releases.get(latest, []) if latest else [],
+        }
+        return JSONResponse(body)
+
+    async def file(self, request: Request) -> Response:
+        project = self.state.project(request.path_params["project"])
+        filename: str = request.path_params["filename"]
+        if project is None or not any(f.filename == filename for f in project.files):
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        return FileResponse(self.state.file_path(project.name, filename), filename=filename)
+
+
+__all__ = ["SIMPLE_JSON", "IndexEndpoints"]

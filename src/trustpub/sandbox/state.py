@@ -1,0 +1,277 @@
+"""The sandbox index's data: projects, files, publishers, tokens, the request log.
+
+One :class:`IndexState` per server, guarded by a lock (requests run
+concurrently). Projects and files are saved to ``<state-dir>/index.json`` and
+the distribution files to ``<state-dir>/files/<project>/<filename>``, so a
+restarted sandbox still serves what was published. Minted tokens and claimed
+JTIs live in memory only, like PyPI's short-lived tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from packaging.utils import canonicalize_name
+
+from trustpub.oidc.publishers import Publisher
+
+TokenKind = Literal["oidc", "user"]
+
+
+def fingerprint(value: str) -> str:
+    """The safe identifier of a credential, equal to ``Secret(value).fingerprint``."""
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One stored distribution file."""
+
+    filename: str
+    version: str
+    filetype: str
+    size: int
+    sha256: str
+    blake2_256: str
+    requires_python: str | None
+    upload_time: float
+    attestations: bool = False
+
+
+@dataclass
+class Project:
+    """One project (by normalized name) and its files."""
+
+    name: str
+    files: list[FileRecord] = field(default_factory=list)
+
+    @property
+    def normalized(self) -> str:
+        return canonicalize_name(self.name)
+
+
+@dataclass
+class PublisherEntry:
+    """A registered (possibly pending) publisher and the projects it may publish."""
+
+    id: int
+    publisher: Publisher
+    projects: list[str]
+    pending: bool
+
+
+@dataclass
+class TokenRecord:
+    """A credential the upload endpoint accepts (stored by hash, never by value)."""
+
+    kind: TokenKind
+    projects: frozenset[str] | None
+    """Normalized project names it may upload to; ``None`` = any (a user token)."""
+    expires: float | None
+    publisher_id: int | None = None
+    burned: bool = False
+
+
+class IndexState:
+    """All mutable state of one sandbox index."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.files_dir = state_dir / "files"
+        self.staging_dir = state_dir / "staging"
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.projects: dict[str, Project] = {}
+        self.publishers: list[PublisherEntry] = []
+        self._next_publisher = 1
+        self._tokens: dict[str, TokenRecord] = {}
+        self._jtis: dict[str, float] = {}
+        self.log: list[dict[str, Any]] = []
+        self._log_path = state_dir / "requests.jsonl"
+        self._index_path = state_dir / "index.json"
+        self._load()
+
+    # -- persistence ---------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self._index_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        for item in data.get("projects", []):
+            project = Project(name=item["name"])
+            project.files = [FileRecord(**record) for record in item.get("files", [])]
+            self.projects[project.normalized] = project
+
+    def save(self) -> None:
+        """Write projects and files to ``index.json`` (atomically)."""
+        with self.lock:
+            data = {
+                "projects": [
+                    {"name": p.name, "files": [asdict(f) for f in p.files]}
+                    for p in self.projects.values()
+                ]
+            }
+            tmp = self._index_path.with_name("index.json.tmp")
+            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            tmp.replace(self._index_path)
+
+    # -- projects and files --------------------------------------------------
+
+    def project(self, name: str) -> Project | None:
+        with self.lock:
+            return self.projects.get(canonicalize_name(name))
+
+    def create_project(self, name: str) -> Project:
+        with self.lock:
+            key = canonicalize_name(name)
+            if key not in self.projects:
+                self.projects[key] = Project(name=name)
+                self.save()
+            return self.projects[key]
+
+    def find_file(self, filename: str, blake2_256: str) -> FileRecord | None:
+        """A stored file with this filename or this BLAKE2 digest (any project)."""
+        with self.lock:
+            for project in self.projects.values():
+                for record in project.files:
+                    if record.filename == filename or record.blake2_256 == blake2_256:
+                        return record
+            return None
+
+    def file_path(self, project: str, filename: str) -> Path:
+        return self.files_dir / canonicalize_name(project) / filename
+
+    def add_file(self, project_name: str, record: FileRecord, staged: Path) -> None:
+        """Move a staged upload into place and record it (creating the project)."""
+        with self.lock:
+            project = self.create_project(project_name)
+            target = self.file_path(project.name, record.filename)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target)
+            project.files.append(record)
+            self.save()
+
+    def staging_file(self) -> Path:
+        return self.staging_dir / secrets.token_hex(8)
+
+    # -- publishers ----------------------------------------------------------
+
+    def add_publisher(self, publisher: Publisher) -> PublisherEntry:
+        with self.lock:
+            for entry in self.publishers:
+                if entry.publisher == publisher:
+                    return entry
+            entry = PublisherEntry(
+                id=self._next_publisher,
+                publisher=publisher,
+                projects=list(publisher.projects),
+                pending=bool(publisher.pending),
+            )
+            self._next_publisher += 1
+            self.publishers.append(entry)
+            return entry
+
+    def remove_publisher(self, entry_id: int) -> None:
+        with self.lock:
+            self.publishers = [e for e in self.publishers if e.id != entry_id]
+
+    def clear_publishers(self) -> None:
+        with self.lock:
+            self.publishers = []
+
+    def publisher_entries(self, *, pending: bool) -> list[PublisherEntry]:
+        with self.lock:
+            return [e for e in self.publishers if e.pending == pending]
+
+    def reify(self, entry: PublisherEntry) -> PublisherEntry:
+        """Turn a pending publisher into a normal one (its project now exists)."""
+        with self.lock:
+            entry.pending = False
+            return entry
+
+    # -- tokens ----------------------------------------------------------------
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def mint(self, record: TokenRecord) -> str:
+        """Store a new random ``pypi-`` token and return its value."""
+        value = "pypi-" + secrets.token_urlsafe(48)
+        with self.lock:
+            self._tokens[self._key(value)] = record
+        return value
+
+    def add_token(self, value: str, record: TokenRecord) -> None:
+        with self.lock:
+            self._tokens[self._key(value)] = record
+
+    def token(self, value: str) -> TokenRecord | None:
+        with self.lock:
+            record = self._tokens.get(self._key(value))
+            return None if record is None or record.burned else record
+
+    def burn(self, value: str) -> bool:
+        """Mark a token burned; ``False`` if it was unknown or already burned."""
+        with self.lock:
+            record = self._tokens.get(self._key(value))
+            if record is None or record.burned:
+                return False
+            record.burned = True
+            return True
+
+    # -- JTIs ------------------------------------------------------------------
+
+    def jti_used(self, key: str, now: float) -> bool:
+        with self.lock:
+            expiry = self._jtis.get(key)
+            return expiry is not None and expiry > now
+
+    def claim_jti(self, key: str, expires: float, now: float) -> bool:
+        """Claim a JTI (SET NX); ``False`` if another exchange already claimed it."""
+        with self.lock:
+            if self.jti_used(key, now):
+                return False
+            self._jtis = {k: v for k, v in self._jtis.items() if v > now}
+            self._jtis[key] = expires
+            return True
+
+    # -- request log -------------------------------------------------------------
+
+    def record(self, entry: Mapping[str, Any]) -> None:
+        line = dict(entry)
+        with self.lock:
+            self.log.append(line)
+            with contextlib.suppress(OSError), self._log_path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
+
+    def log_entries(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.log)
+
+    def iter_projects(self) -> Iterator[Project]:
+        with self.lock:
+            items: Iterable[Project] = sorted(self.projects.values(), key=lambda p: p.normalized)
+            yield from list(items)
+
+
+__all__ = [
+    "FileRecord",
+    "IndexState",
+    "Project",
+    "PublisherEntry",
+    "TokenKind",
+    "TokenRecord",
+    "fingerprint",
+]

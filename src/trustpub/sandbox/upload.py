@@ -1,0 +1,450 @@
+"""``POST /legacy/`` (``:action=file_upload``): PyPI's upload rules, in PyPI's order.
+
+The form is parsed by Starlette, which spools file parts to disk; the file is
+then hashed (SHA-256 and BLAKE2b-256) while it is copied in 1 MiB chunks to the
+state directory, so a large upload never sits in memory. Every refusal carries
+its message in the status line's reason phrase (see ``responses.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import re
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from trustpub.sandbox.config import SandboxSettings
+from trustpub.sandbox.context import SandboxContext
+from trustpub.sandbox.mint import INVALID_AUTH
+from trustpub.sandbox.responses import error_response, note_credential
+from trustpub.sandbox.state import FileRecord, IndexState, TokenRecord
+
+CORE_METADATA = "https://packaging.python.org/specifications/core-metadata"
+MIGRATE = (
+    "Username/Password authentication is no longer supported. Migrate to API Tokens or "
+    "Trusted Publishers instead. See https://pypi.org/help/#apitoken and "
+    "https://pypi.org/help/#trusted-publishers"
+)
+NON_USER = (
+    "Non-user identities cannot create new projects. This was probably caused by "
+    "successfully using a pending publisher but specifying the project name incorrectly "
+    "(either in the publisher or in your project's metadata). Please ensure that both match. "
+    "See: https://docs.pypi.org/trusted-publishers/internals/"
+)
+METADATA_VERSIONS = {"1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"}
+_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_CHUNK = 1024 * 1024
+
+
+class Refused(Exception):
+    """An upload refusal: HTTP status and PyPI's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Hashed:
+    size: int
+    sha256: str
+    blake2_256: str
+    md5: str
+
+
+def _copy_and_hash(source: Any, target: Path) -> Hashed:
+    sha256 = hashlib.sha256()
+    blake2 = hashlib.blake2b(digest_size=32)
+    md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
+    source.seek(0)
+    with target.open("wb") as out:
+        while chunk := source.read(_CHUNK):
+            size += len(chunk)
+            sha256.update(chunk)
+            blake2.update(chunk)
+            md5.update(chunk)
+            out.write(chunk)
+    return Hashed(size, sha256.hexdigest(), blake2.hexdigest(), md5.hexdigest())
+
+
+def _field(form: FormData, name: str) -> str | None:
+    values = form.getlist(name)
+    if not values:
+        return None
+    value = values[0]
+    if not isinstance(value, str):
+        raise Refused(400, f"{name}: Should not be a tuple.")
+    return value
+
+
+def _invalid(value: str, label: str, error: str) -> Refused:
+    return Refused(
+        400,
+        f"'{value}' is an invalid value for {label}. Error: {error} See {CORE_METADATA} for more information.",
+    )
+
+
+def _check_attestations(raw: str) -> list[dict[str, Any]]:
+    prefix = "Invalid attestations supplied during upload: "
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise Refused(400, prefix + "Malformed attestations: not valid JSON") from None
+    if not isinstance(data, list):
+        raise Refused(400, prefix + "Malformed attestations: expected a JSON array")
+    if not data:
+        raise Refused(400, prefix + "an empty attestation set is not permitted")
+    if len(data) > 2:
+        raise Refused(400, prefix + "Malformed attestations: at most 2 attestations are allowed")
+    for item in data:
+        if not isinstance(item, dict):
+            raise Refused(
+                400, prefix + "Malformed attestations: each attestation must be an object"
+            )
+        missing = [k for k in ("version", "verification_material", "envelope") if k not in item]
+        if missing:
+            raise Refused(
+                400, prefix + f"Malformed attestations: missing field(s) {', '.join(missing)}"
+            )
+        envelope = item["envelope"]
+        if not isinstance(envelope, dict) or not {"statement", "signature"} <= envelope.keys():
+            raise Refused(
+                400,
+                prefix + "Malformed attestations: envelope needs 'statement' and 'signature'",
+            )
+    return data
+
+
+class UploadEndpoint:
+    """``/legacy/`` of one sandbox index."""
+
+    def __init__(self, ctx: SandboxContext, settings: SandboxSettings, state: IndexState) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.state = state
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/legacy/", self.upload, methods=["POST"]),
+            Route("/legacy", self.redirect, methods=["POST"]),
+        ]
+
+    async def redirect(self, request: Request) -> Response:
+        return RedirectResponse("/legacy/", status_code=308)
+
+    def _authenticate(self, request: Request) -> TokenRecord:
+        header = request.headers.get("authorization", "").strip()
+        scheme, _, credentials = header.partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise Refused(403, INVALID_AUTH) from None
+            username, _, password = decoded.partition(":")
+            if username != "__token__":
+                raise Refused(403, MIGRATE)
+            token = password.strip()
+        elif scheme.lower() in ("token", "bearer"):
+            token = credentials
+        else:
+            raise Refused(403, INVALID_AUTH)
+        if not token:
+            raise Refused(403, INVALID_AUTH)
+        note_credential(request.scope, "api-token", token)
+        record = self.state.token(token)
+        if record is None:
+            raise Refused(403, INVALID_AUTH)
+        return record
+
+    async def upload(self, request: Request) -> Response:
+        if self.settings.latency_ms:
+            await asyncio.sleep(self.settings.latency_ms / 1000)
+        try:
+            token = self._authenticate(request)
+            async with request.form(
+                max_files=4, max_fields=2000, max_part_size=16 * 1024 * 1024
+            ) as form:
+                return await self._upload(request, form, token)
+        except Refused as refused:
+            return error_response(request, refused.status, refused.message)
+        except MultiPartException as error:
+            return error_response(request, 400, f"Invalid multipart form: {error.message}")
+
+    async def _upload(self, request: Request, form: FormData, token: TokenRecord) -> Response:
+        action = _field(form, ":action") or request.query_params.get(":action")
+        if action in ("submit", "doc_upload"):
+            raise Refused(410, f"Uploading documentation or '{action}' is no longer supported.")
+        if action != "file_upload":
+            raise Refused(400, "Missing or unknown ':action'; use ':action=file_upload'.")
+
+        protocol = _field(form, "protocol_version")
+        if protocol is not None and protocol != "1":
+            raise Refused(400, "Unknown protocol version.")
+
+        metadata_version = _field(form, "metadata_version") or ""
+        name = _field(form, "name") or ""
+        version_text = _field(form, "version") or ""
+        if not metadata_version:
+            raise _invalid(metadata_version, "Metadata-Version", "This field is required.")
+        if metadata_version not in METADATA_VERSIONS:
+            raise _invalid(metadata_version, "Metadata-Version", "Use a known metadata version.")
+        if not name:
+            raise _invalid(name, "Name", "This field is required.")
+        if not _NAME.match(name):
+            raise _invalid(
+                name,
+                "Name",
+                "Start and end with a letter or numeral containing only ASCII numeric and "
+                "'.', '_' and '-'.",
+            )
+        if not version_text:
+            raise _invalid(version_text, "Version", "This field is required.")
+        try:
+            version = Version(version_text)
+        except InvalidVersion:
+            raise _invalid(
+                version_text, "Version", "Use a valid PEP 440 version (e.g. 1.0.2)."
+            ) from None
+
+        filetype = _field(form, "filetype")
+        if filetype not in ("sdist", "bdist_wheel"):
+            raise Refused(400, "Invalid value for filetype. Error: Use a known file type.")
+        pyversion = _field(form, "pyversion") or ""
+        if filetype == "bdist_wheel" and not pyversion:
+            raise Refused(
+                400,
+                "Invalid value for pyversion. Error: Python version is required for binary "
+                "distribution uploads.",
+            )
+        if filetype == "sdist" and pyversion not in ("", "source"):
+            raise Refused(
+                400,
+                "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.",
+            )
+        digests: dict[str, str] = {}
+        for key, pattern, label in (
+            ("md5_digest", _HEX32, "MD5"),
+            ("sha256_digest", _HEX64, "SHA256"),
+            ("blake2_256_digest", _HEX64, "blake2b_256"),
+        ):
+            value = _field(form, key)
+            if value:
+                value = value.lower()
+                if not pattern.match(value):
+                    raise Refused(
+                        400,
+                        f"Invalid value for {key}. Error: Use a valid, hex-encoded, {label} "
+                        "message digest.",
+                    )
+                digests[key] = value
+        if not digests:
+            raise Refused(400, "Error: Include at least one message digest.")
+        if version.local is not None:
+            raise Refused(
+                400, f"Can't use PEP 440 local versions. See {CORE_METADATA} for more information."
+            )
+
+        content = form.get("content")
+        if not isinstance(content, UploadFile):
+            raise Refused(400, "Upload payload does not have a file.")
+
+        normalized = canonicalize_name(name)
+        project = self.state.project(name)
+        if project is None and token.kind == "oidc":
+            raise Refused(400, NON_USER)
+        display = project.name if project is not None else name
+
+        now = self.ctx.clock()
+        if token.expires is not None and now >= token.expires:
+            raise Refused(403, "Invalid API Token: token is expired")
+        if token.projects is not None and normalized not in token.projects:
+            raise Refused(
+                403, f"Invalid API Token: OIDC scoped token is not valid for project '{display}'"
+            )
+
+        filename = content.filename or ""
+        if (
+            not filename
+            or any(c in filename for c in "/\\")
+            or any(ord(c) < 32 or ord(c) == 127 for c in filename)
+        ):
+            raise Refused(
+                400, "Cannot upload a file with '/' or '\\' or control characters in the name."
+            )
+        if filetype == "sdist":
+            ext_ok = filename.endswith((".tar.gz", ".zip"))
+        else:
+            ext_ok = filename.endswith(".whl")
+        if not ext_ok:
+            raise Refused(
+                400,
+                f"Invalid file extension: Use .tar.gz, .whl or .zip extension for {filetype}. "
+                "See https://www.python.org/dev/peps/pep-0527 and "
+                "https://peps.python.org/pep-0715/ for more information",
+            )
+        content_type = content.content_type or ""
+        if not content_type or content_type.startswith("image/"):
+            raise Refused(400, "Invalid distribution file.")
+
+        limit = self.settings.max_file_size
+        if content.size is not None and content.size > limit:
+            raise Refused(400, self._too_large(display))
+        staged = self.state.staging_file()
+        try:
+            hashed = await anyio.to_thread.run_sync(_copy_and_hash, content.file, staged)
+            response = await self._store(
+                form, token, staged, hashed, display, filename, filetype, version_text, version
+            )
+        finally:
+            staged.unlink(missing_ok=True)
+        return response
+
+    def _too_large(self, display: str) -> str:
+        megabytes = self.settings.max_file_size // (1024 * 1024)
+        return (
+            f"File too large. Limit for project '{display}' is {megabytes} MB. See "
+            "https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase "
+            "for more information."
+        )
+
+    async def _store(
+        self,
+        form: FormData,
+        token: TokenRecord,
+        staged: Path,
+        hashed: Hashed,
+        display: str,
+        filename: str,
+        filetype: str,
+        version_text: str,
+        version: Version,
+    ) -> Response:
+        if hashed.size > self.settings.max_file_size:
+            raise Refused(400, self._too_large(display))
+        supplied = {
+            "md5_digest": hashed.md5,
+            "sha256_digest": hashed.sha256,
+            "blake2_256_digest": hashed.blake2_256,
+        }
+        for key, expected in supplied.items():
+            given = (_field(form, key) or "").lower()
+            if given and given != expected:
+                raise Refused(
+                    400,
+                    "The digest supplied does not match a digest calculated from the uploaded file.",
+                )
+        normalized = canonicalize_name(display)
+        with self.state.lock:
+            existing = self.state.find_file(filename, hashed.blake2_256)
+            if existing is not None:
+                if (
+                    existing.filename == filename
+                    and existing.sha256 == hashed.sha256
+                    and existing.blake2_256 == hashed.blake2_256
+                ):
+                    return PlainTextResponse("OK")
+                raise Refused(
+                    400,
+                    f"File already exists ('{filename}', with blake2_256 hash "
+                    f"'{hashed.blake2_256}'). See https://pypi.org/help/#file-name-reuse for more "
+                    "information.",
+                )
+            project = self.state.project(display)
+            if filetype == "sdist" and project is not None:
+                for record in project.files:
+                    if record.filetype == "sdist" and Version(record.version) == version:
+                        raise Refused(400, "Only one sdist may be uploaded per release.")
+        prefix = normalized.replace("-", "_")
+        if filetype == "sdist":
+            expected_name = f"{prefix}-{version}.tar.gz"
+            if filename != expected_name:
+                raise Refused(
+                    400, f"Filename '{filename}' is invalid, should be '{expected_name}'."
+                )
+            if not await anyio.to_thread.run_sync(tarfile.is_tarfile, staged):
+                raise Refused(400, "Invalid distribution file. Not a tar.gz archive")
+        else:
+            try:
+                wheel_name, wheel_version, _, _ = parse_wheel_filename(filename)
+            except InvalidWheelFilename as error:
+                raise Refused(400, str(error)) from None
+            written = filename.split("-", 1)[0]
+            if written != prefix:
+                raise Refused(
+                    400,
+                    f"Filename '{filename}' should contain the normalized project name "
+                    f"'{prefix}', not '{written}'.",
+                )
+            if wheel_name != normalized:  # pragma: no cover - implied by the check above
+                raise Refused(400, f"Start filename for '{display}' with '{prefix}'.")
+            if wheel_version != version:
+                raise Refused(
+                    400,
+                    f"Version in filename should be '{version}' not '{wheel_version}'.",
+                )
+            if not await anyio.to_thread.run_sync(zipfile.is_zipfile, staged):
+                raise Refused(400, "Invalid distribution file. Not a zip archive")
+
+        raw_attestations = _field(form, "attestations")
+        attestations: list[dict[str, Any]] | None = None
+        if raw_attestations is not None:
+            if token.kind != "oidc":
+                raise Refused(
+                    400,
+                    "Invalid attestations supplied during upload: Attestations are only "
+                    "supported when using Trusted Publishing",
+                )
+            attestations = _check_attestations(raw_attestations)
+
+        record = FileRecord(
+            filename=filename,
+            version=version_text,
+            filetype=filetype,
+            size=hashed.size,
+            sha256=hashed.sha256,
+            blake2_256=hashed.blake2_256,
+            requires_python=(_field(form, "requires_python") or None),
+            upload_time=self.ctx.clock(),
+            attestations=attestations is not None,
+        )
+        with self.state.lock:
+            if self.state.find_file(filename, hashed.blake2_256) is not None:
+                raise Refused(
+                    400,
+                    f"File already exists ('{filename}', with blake2_256 hash "
+                    f"'{hashed.blake2_256}'). See https://pypi.org/help/#file-name-reuse for more "
+                    "information.",
+                )
+            self.state.add_file(display, record, staged)
+            if attestations is not None:
+                target = self.state.file_path(display, filename + ".attestations.json")
+                target.write_text(json.dumps(attestations), encoding="utf-8")
+        return PlainTextResponse("OK")
+
+
+__all__ = ["MIGRATE", "NON_USER", "Refused", "UploadEndpoint"]
