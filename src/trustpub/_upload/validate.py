@@ -573,8 +573,10 @@ def validate(files: Sequence[Path], *, check: bool = True) -> list[Distribution]
         problems.extend(found)
         if dist is not None:
             dists.append(dist)
-    if dists:
-        problems.extend(_release_problems(dists))
+    consistent = [dist for dist, found in outcomes if dist is not None and not found]
+    if consistent:
+        # Files with problems of their own (e.g. a name mismatch) are left out here.
+        problems.extend(_release_problems(consistent))
     if problems:
         raise InvalidDistributionsError(problems)
     return sorted(dists, key=lambda dist: 0 if dist.is_wheel else 1)
