@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from trustpub.providers import activestate, github, gitlab, google
 from trustpub.providers import env as env_provider
 from trustpub.providers._base import (
-    CANONICAL_ISSUERS,
     Detection,
     Provider,
     TransientIdentityError,
@@ -63,7 +62,6 @@ def detect(
 
 
 __all__ = [
-    "CANONICAL_ISSUERS",
     "PROVIDER_NAMES",
     "Detection",
     "Provider",

@@ -32,14 +32,6 @@ from trustpub.repository import is_loopback_host
 
 logger = logging.getLogger("trustpub.providers")
 
-CANONICAL_ISSUERS: dict[str, str] = {
-    "github": "https://token.actions.githubusercontent.com",
-    "gitlab": "https://gitlab.com",
-    "google": "https://accounts.google.com",
-    "activestate": "https://platform.activestate.com/api/v1/oauth/oidc",
-}
-"""The issuer PyPI accepts for each provider (GitLab also has onboarded custom issuers)."""
-
 TokenFetcher = Callable[[str, "httpx.Client | None"], Secret]
 """``fetcher(audience, client)``: the provider-specific way to get a token."""
 
@@ -177,7 +169,6 @@ def with_client(
 
 
 __all__ = [
-    "CANONICAL_ISSUERS",
     "Detection",
     "Provider",
     "TokenFetcher",

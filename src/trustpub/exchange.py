@@ -1,0 +1,755 @@
+"""Trusted publishing against one index: audience -> OIDC token -> mint -> refresh -> burn.
+
+The flow (PyPI's protocol, as Warehouse serves it):
+
+1. ``GET {index}/_/oidc/audience`` -> ``{"audience": "pypi"}``. The audience
+   guard refuses ``pypi``/``testpypi`` from any host but PyPI's/TestPyPI's own
+   (whoever controls an index URL could otherwise harvest a PyPI-mintable
+   token), and the index must be https (plain http only on loopback).
+2. The OIDC token is fetched just before minting (a fresh one per attempt) and
+   checked locally before it leaves the machine: a single audience equal to
+   the index's, not expired / not yet valid (30 s leeway, as PyPI), an issuer,
+   and on PyPI/TestPyPI the provider's canonical issuer.
+3. ``POST {index}/_/oidc/mint-token`` with ``{"token": jwt}`` -> a ``pypi-``
+   token and its ``expires``. Network errors, 5xx and 429 are retried with
+   exponential backoff and jitter; other 4xx never. A 3xx is an error: the
+   client never follows redirects, so the token goes to the mint endpoint and
+   nowhere else.
+4. The upload token is re-minted when under 5 minutes remain (at half-life
+   when it lives less than 5 minutes), judged by the local clock.
+5. After the last upload, ``POST {index}/_/oidc/burn-token`` with
+   ``Authorization: token <upload token>`` (and the same token as JSON
+   ``{"token": ...}``, the body Warehouse's endpoint reads). An index without
+   the endpoint (404/405) is noted at debug level; any other failure is a
+   warning. Burning never raises.
+
+Responses are parsed once, strictly, into frozen dataclasses; bodies shown
+in errors are scrubbed of every known secret and of anything shaped like a
+token.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from trustpub._http import network_error
+from trustpub._secret import Secret
+from trustpub.errors import ExchangeError, IdentityError, NetworkError, TrustpubError
+from trustpub.oidc.claims import DecodedToken, decode_unverified
+from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider
+from trustpub.providers import Detection
+from trustpub.providers._base import TransientIdentityError, body_excerpt
+from trustpub.reporter import NULL_REPORTER, Reporter
+from trustpub.repository import RESERVED_AUDIENCES, IndexTarget
+
+TOKEN_USERNAME = "__token__"  # noqa: S105 - the fixed user name of token uploads
+LEEWAY = 30
+"""Seconds of clock skew tolerated on ``exp``/``nbf``/``iat`` (PyPI's leeway)."""
+REFRESH_MARGIN = 300
+"""Re-mint when fewer than this many seconds of the upload token remain."""
+DEFAULT_LIFETIME = 900
+"""PyPI's upload-token lifetime, assumed when the mint response has no ``expires``."""
+RETRY_CAP = 30.0
+"""Longest wait between two attempts, in seconds."""
+REMINT_PAUSE = 60.0
+"""After a failed re-mint (old token still valid), wait this long before trying again."""
+
+
+@dataclass(frozen=True)
+class UploadCredential:
+    """What an upload authenticates with."""
+
+    username: str
+    """Always ``__token__`` for tokens."""
+    password: Secret
+    source: str
+    """``trusted-publishing``, ``token`` or ``keyring``."""
+    expires_at: float | None
+    """Unix seconds (minted tokens), else None."""
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    """A successful ``mint-token`` answer."""
+
+    token: Secret
+    expires: int
+
+
+@dataclass(frozen=True)
+class MintError:
+    """One entry of a refused ``mint-token`` answer's ``errors`` list."""
+
+    code: str
+    description: str
+
+
+class MintRefused(ExchangeError):
+    """The index refused to mint (HTTP 422 or another 4xx): carries the errors and the claims."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[MintError] = (),
+        token_claims: DecodedToken | None = None,
+        status: int = 422,
+        hint: str = "",
+        details: Sequence[str] = (),
+        anchor: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, details=details, anchor=anchor)
+        self.errors: tuple[MintError, ...] = tuple(errors)
+        self.token_claims = token_claims
+        self.status = status
+
+
+class AudienceError(ExchangeError):
+    """The index's audience endpoint failed, or asked for an audience it may not have."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        hint: str = "",
+        details: Sequence[str] = (),
+        anchor: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, details=details, anchor=anchor)
+        self.status = status
+
+
+def _diagnostics() -> Any:
+    """``trustpub.oidc.diagnostics`` when present (it owns the refusal texts)."""
+    try:
+        return importlib.import_module("trustpub.oidc.diagnostics")
+    except ImportError:
+        return None
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def parse_audience(response: httpx.Response) -> str | None:
+    """The ``audience`` of a 200 answer, or None when the body is not ``{"audience": str}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    audience = body.get("audience")
+    if not isinstance(audience, str) or not audience.strip():
+        return None
+    return audience
+
+
+def parse_minted(response: httpx.Response, *, now: float) -> MintedToken | None:
+    """The token of a 200 ``mint-token`` answer, or None when malformed.
+
+    The token is wrapped in a :class:`Secret` (and so registered for scrubbing)
+    before anything else looks at it. A missing ``expires`` means PyPI's 900 s.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    token = body.get("token")
+    if not isinstance(token, str) or not token.strip():
+        return None
+    secret = Secret(token.strip())
+    if body.get("success", True) is not True:
+        return None
+    expires = body.get("expires")
+    if expires is None:
+        return MintedToken(token=secret, expires=int(now) + DEFAULT_LIFETIME)
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)):
+        return None
+    return MintedToken(token=secret, expires=int(expires))
+
+
+def parse_mint_errors(response: httpx.Response) -> tuple[MintError, ...] | None:
+    """The ``errors`` of a refusal, or None when the body has no well-formed list."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    errors = body.get("errors")
+    if not isinstance(errors, list) or not errors:
+        return None
+    parsed: list[MintError] = []
+    for entry in errors:
+        if not isinstance(entry, dict):
+            return None
+        code, description = entry.get("code"), entry.get("description")
+        if not isinstance(code, str) or not isinstance(description, str):
+            return None
+        parsed.append(MintError(code=code, description=description))
+    return tuple(parsed)
+
+
+class TrustedPublisher:
+    """Trusted publishing for one index and one detected identity.
+
+    Thread-safe: :meth:`credential` may be called from every upload thread.
+    """
+
+    def __init__(
+        self,
+        target: IndexTarget,
+        detection: Detection,
+        *,
+        client: httpx.Client,
+        reporter: Reporter = NULL_REPORTER,
+        before_mint: Callable[[DecodedToken], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        parts = urlsplit(target.index_url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and target.is_loopback):
+            raise ExchangeError(
+                f"refusing trusted publishing over {parts.scheme or 'no scheme'} to {target.host}",
+                hint="trusted publishing needs an https index (plain http only on loopback)",
+                anchor="insecure-index",
+            )
+        self._target = target
+        self._detection = detection
+        self._client = client
+        self._reporter = reporter
+        self._before_mint = before_mint
+        self._clock = clock
+        self._retries = max(0, retries)
+        self._sleep = sleep
+        self._lock = threading.RLock()
+        self._audience: str | None = None
+        self._current: UploadCredential | None = None
+        self._refresh_at = 0.0
+        self._pause_until = 0.0
+        self._minted: list[Secret] = []
+        self._exchanged: set[str] = set()
+        self.minted_count = 0
+
+    # ------------------------------------------------------------------ audience
+
+    def audience(self) -> str:
+        """The audience the index asks for (``GET /_/oidc/audience``), guarded and cached."""
+        with self._lock:
+            if self._audience is None:
+                self._audience = self._fetch_audience()
+            return self._audience
+
+    def _fetch_audience(self) -> str:
+        url = self._target.oidc_url("audience")
+        response = self._send_with_retries(
+            lambda: self._client.get(url, headers={"Accept": "application/json"}),
+            url=url,
+            what="fetching the OIDC audience",
+        )
+        status = response.status_code
+        audience = parse_audience(response) if status == 200 else None
+        if audience is None:
+            raise self._audience_failure(response)
+        self._guard_audience(audience)
+        self._reporter.debug(f"{self._target.display} asks for OIDC audience {audience!r}")
+        return audience
+
+    def _audience_failure(self, response: httpx.Response) -> AudienceError:
+        status = response.status_code
+        excerpt = body_excerpt(response)
+        module = _diagnostics()
+        explain = getattr(module, "explain_audience_failure", None)
+        if explain is not None:
+            try:
+                explained = explain(
+                    status=status, body=excerpt, index=self._target.display, host=self._target.host
+                )
+            except TypeError:
+                explained = None
+            if isinstance(explained, TrustpubError):
+                return AudienceError(
+                    explained.message,
+                    status=status,
+                    hint=explained.hint,
+                    details=explained.details,
+                    anchor=explained.anchor,
+                )
+        return _default_audience_failure(status, excerpt, self._target)
+
+    def _guard_audience(self, audience: str) -> None:
+        host = self._target.host
+        owner = RESERVED_AUDIENCES.get(audience)
+        if owner is not None and owner != host:
+            raise AudienceError(
+                f"refusing to request an OIDC token for audience {audience!r} for {host}: "
+                f"that audience belongs to {owner}",
+                hint=f"a token for {audience!r} could publish to {owner}; only {owner} may ask "
+                "for it. Check --repository: this index is misconfigured or hostile",
+                anchor="audience-guard",
+            )
+        for reserved, reserved_host in RESERVED_AUDIENCES.items():
+            if host == reserved_host and audience != reserved:
+                raise AudienceError(
+                    f"{host} asked for OIDC audience {audience!r}, expected {reserved!r}",
+                    hint="the index's audience endpoint answered unexpectedly; retry later",
+                    anchor="audience-guard",
+                )
+
+    # ------------------------------------------------------------------ OIDC token
+
+    def oidc_token(self) -> tuple[Secret, DecodedToken]:
+        """A fresh OIDC token for the index's audience, checked locally before it is sent."""
+        audience = self.audience()
+        token = self._detection.fetch_token(audience, client=self._client)
+        decoded = decode_unverified(token.reveal())
+        self._check_token(decoded, audience)
+        return token, decoded
+
+    def _is_pypi(self) -> bool:
+        return self._target.host in RESERVED_AUDIENCES.values()
+
+    def _check_token(self, decoded: DecodedToken, audience: str) -> None:
+        provider = self._detection.provider
+        aud = decoded.audience
+        if isinstance(aud, list):
+            raise IdentityError(
+                f"the OIDC token has {len(aud)} audiences ({', '.join(aud)}); "
+                "PyPI accepts only a token with one audience",
+                hint=f"request the token for the single audience {audience!r}",
+                anchor="oidc-token-audience",
+            )
+        if aud is None:
+            raise IdentityError(
+                "the OIDC token has no audience (aud claim)",
+                hint=f"request the token for audience {audience!r}",
+                anchor="oidc-token-audience",
+            )
+        if aud != audience:
+            raise IdentityError(
+                f"the OIDC token is for audience {aud!r}, but {self._target.display} "
+                f"expects {audience!r}",
+                hint=_audience_hint(provider, audience),
+                anchor="oidc-token-audience",
+            )
+        now = self._clock()
+        expires = decoded.expires_at
+        if expires is None:
+            raise IdentityError(
+                "the OIDC token has no expiry (exp claim), which PyPI requires",
+                hint="use the token your CI provider issues, unmodified",
+                anchor="oidc-token-expired",
+            )
+        if now > expires + LEEWAY:
+            raise IdentityError(
+                f"the OIDC token expired at {_iso(expires)} ({int(now - expires)} s ago)",
+                hint=_expired_hint(provider),
+                anchor="oidc-token-expired",
+            )
+        for claim, value in (("nbf", decoded.not_before), ("iat", decoded.issued_at)):
+            if value is not None and value > now + LEEWAY:
+                raise IdentityError(
+                    f"the OIDC token is not valid before {_iso(value)} ({claim} is "
+                    f"{int(value - now)} s in the future)",
+                    hint="this machine's clock is behind; sync it (NTP) and retry",
+                    anchor="oidc-token-expired",
+                )
+        issuer = decoded.issuer
+        if not issuer:
+            raise IdentityError(
+                "the OIDC token has no issuer (iss claim)",
+                hint="use the token your CI provider issues, unmodified",
+                anchor="oidc-token-issuer",
+            )
+        if self._is_pypi():
+            self._check_issuer(provider, issuer)
+
+    def _check_issuer(self, provider: str, issuer: str) -> None:
+        known = {p.value: url for p, url in CANONICAL_ISSUERS.items()}
+        expected = known.get(provider)
+        display = self._target.display
+        if expected is None:  # the "env" provider: any issuer PyPI knows
+            if issuer not in known.values():
+                self._reporter.warning(
+                    f"the OIDC token's issuer {issuer} is not one {display} accepts by default "
+                    "(GitHub, GitLab.com, Google, ActiveState); expect 'unknown trusted "
+                    "publishing issuer' unless your organization registered it"
+                )
+            return
+        if issuer == expected:
+            return
+        if provider == Provider.GITLAB.value:
+            self._reporter.warning(
+                f"the GitLab token's issuer is {issuer}, not {expected}: {display} accepts "
+                "self-managed GitLab only for organizations that registered the instance"
+            )
+            return
+        raise IdentityError(
+            f"the OIDC token's issuer is {issuer}, but {display} accepts {provider} tokens "
+            f"only from {expected}",
+            hint="enterprise/self-hosted issuers are not supported by PyPI for this provider",
+            anchor="oidc-token-issuer",
+        )
+
+    # ------------------------------------------------------------------ mint
+
+    def credential(self) -> UploadCredential:
+        """The current upload credential; mints on first use and re-mints before expiry."""
+        with self._lock:
+            now = self._clock()
+            current = self._current
+            if current is not None and (now < self._refresh_at or now < self._pause_until):
+                return current
+            try:
+                minted = self._mint()
+            except TrustpubError as error:
+                if current is None or current.expires_at is None or now >= current.expires_at:
+                    raise
+                left = int(current.expires_at - now)
+                self._reporter.warning(
+                    f"could not mint a fresh upload token ({error.message}); "
+                    f"continuing with the current one, valid {left} s more"
+                )
+                self._pause_until = now + min(REMINT_PAUSE, max(left / 2, 1.0))
+                return current
+            minted_at = self._clock()
+            self._schedule(minted, minted_at)
+            credential = UploadCredential(
+                username=TOKEN_USERNAME,
+                password=minted.token,
+                source="trusted-publishing",
+                expires_at=float(minted.expires),
+            )
+            self._current = credential
+            self._minted.append(minted.token)
+            self.minted_count += 1
+            return credential
+
+    def _schedule(self, minted: MintedToken, minted_at: float) -> None:
+        lifetime = minted.expires - minted_at
+        if lifetime <= 0:
+            self._reporter.warning(
+                f"the upload token's expiry ({_iso(minted.expires)}) is already past by this "
+                "machine's clock; check the clock (NTP)"
+            )
+            self._refresh_at = minted_at + DEFAULT_LIFETIME / 2
+            return
+        if lifetime < REFRESH_MARGIN:
+            self._refresh_at = minted_at + lifetime / 2
+        else:
+            self._refresh_at = minted.expires - REFRESH_MARGIN
+        verb = "minted" if self.minted_count == 0 else "re-minted"
+        self._reporter.info(
+            f"{verb} an upload token for {self._target.display}, valid {int(lifetime)} s"
+        )
+
+    def _mint(self) -> MintedToken:
+        url = self._target.oidc_url("mint-token")
+        last: TrustpubError | None = None
+        wait_hint: float | None = None
+        checked = False
+        for attempt in range(self._retries + 1):
+            if attempt:
+                self._sleep(self._backoff(attempt, wait_hint))
+                wait_hint = None
+            try:
+                token, decoded = self.oidc_token()
+            except TransientIdentityError as error:
+                last = error
+                continue
+            if not checked and self._before_mint is not None:
+                self._before_mint(decoded)
+            checked = True
+            if self._detection.static_token and token.fingerprint in self._exchanged:
+                raise ExchangeError(
+                    f"the {self._detection.provider} OIDC token was already exchanged once in "
+                    "this run; it cannot be exchanged again",
+                    hint="this environment hands out one fixed token per job; publish fewer or "
+                    "smaller files per job so one upload token (15 min) suffices",
+                    anchor="oidc-token-reused",
+                )
+            self._reporter.debug(
+                f"minting an upload token at {url} (attempt {attempt + 1}/{self._retries + 1})"
+            )
+            try:
+                response = self._client.post(
+                    url, json={"token": token.reveal()}, headers={"Accept": "application/json"}
+                )
+            except httpx.TransportError as error:
+                last = network_error(error, url, what="minting an upload token")
+                continue
+            status = response.status_code
+            if 300 <= status < 400:
+                raise _redirect(response, url)
+            if status == 200:
+                minted = parse_minted(response, now=self._clock())
+                if minted is None:
+                    raise ExchangeError(
+                        "the index answered mint-token with HTTP 200 but no usable token: "
+                        f"{body_excerpt(response)}",
+                        hint="the index does not speak PyPI's trusted-publishing protocol",
+                        anchor="mint-malformed-response",
+                    )
+                if self._detection.static_token:
+                    self._exchanged.add(token.fingerprint)
+                return minted
+            if status == 429 or status >= 500:
+                wait_hint = _retry_after(response)
+                last = NetworkError(
+                    f"the index answered mint-token with HTTP {status}: {body_excerpt(response)}",
+                    hint="the index is failing or rate-limiting; retry later",
+                    anchor="mint-server-error",
+                )
+                self._reporter.debug(f"mint-token answered HTTP {status}; will retry")
+                continue
+            raise self._refusal(response, decoded)
+        assert last is not None
+        raise last
+
+    def _backoff(self, attempt: int, wait_hint: float | None) -> float:
+        delay = min(RETRY_CAP, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        if wait_hint is not None:
+            delay = max(delay, min(wait_hint, RETRY_CAP * 2))
+        return delay
+
+    def _refusal(self, response: httpx.Response, decoded: DecodedToken) -> MintRefused:
+        status = response.status_code
+        errors = parse_mint_errors(response)
+        module = _diagnostics()
+        explain = getattr(module, "explain_mint_error", None)
+        if explain is not None and errors:
+            try:
+                explained = explain(
+                    errors,
+                    decoded,
+                    provider=self._detection.provider,
+                    index=self._target.display,
+                )
+            except TypeError:
+                explained = None
+            if isinstance(explained, TrustpubError):
+                return MintRefused(
+                    explained.message,
+                    errors=errors,
+                    token_claims=decoded,
+                    status=status,
+                    hint=explained.hint,
+                    details=explained.details,
+                    anchor=explained.anchor,
+                )
+        return _default_refusal(status, errors, decoded, response, self._target)
+
+    # ------------------------------------------------------------------ burn
+
+    def burn(self) -> None:
+        """Revoke every minted upload token (``POST /_/oidc/burn-token``); never raises."""
+        with self._lock:
+            tokens, self._minted = self._minted, []
+            self._current = None
+            self._refresh_at = 0.0
+        url = self._target.oidc_url("burn-token")
+        for token in tokens:
+            try:
+                response = self._client.post(
+                    url,
+                    json={"token": token.reveal()},
+                    headers={"Authorization": f"token {token.reveal()}"},
+                )
+            except httpx.HTTPError as error:
+                self._reporter.warning(
+                    f"could not revoke the upload token ({type(error).__name__}); "
+                    "it expires on its own within 15 minutes"
+                )
+                continue
+            except Exception as error:  # burning must never break a finished upload
+                self._reporter.warning(
+                    f"could not revoke the upload token ({type(error).__name__})"
+                )
+                continue
+            status = response.status_code
+            if 200 <= status < 300:
+                self._reporter.debug("revoked the upload token")
+            elif status in (404, 405):
+                self._reporter.debug(
+                    f"{self._target.display} has no burn-token endpoint (HTTP {status}); "
+                    "the upload token expires on its own"
+                )
+            else:
+                self._reporter.warning(
+                    f"the index answered burn-token with HTTP {status} "
+                    f"({body_excerpt(response, 120)}); the upload token expires on its own"
+                )
+
+    def _send_with_retries(
+        self, send: Callable[[], httpx.Response], *, url: str, what: str
+    ) -> httpx.Response:
+        last: TrustpubError | None = None
+        wait_hint: float | None = None
+        for attempt in range(self._retries + 1):
+            if attempt:
+                self._sleep(self._backoff(attempt, wait_hint))
+                wait_hint = None
+            try:
+                response = send()
+            except httpx.TransportError as error:
+                last = network_error(error, url, what=what)
+                continue
+            status = response.status_code
+            if 300 <= status < 400:
+                raise _redirect(response, url)
+            if status == 429 or status >= 500:
+                wait_hint = _retry_after(response)
+                last = NetworkError(
+                    f"the index answered HTTP {status} while {what} ({url}): "
+                    f"{body_excerpt(response)}",
+                    hint="the index is failing or rate-limiting; retry later",
+                    anchor="index-server-error",
+                )
+                continue
+            return response
+        assert last is not None
+        raise last
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
+    return None
+
+
+def _redirect(response: httpx.Response, url: str) -> ExchangeError:
+    location = response.headers.get("location", "")
+    host = urlsplit(location).hostname or location.split("?", 1)[0] or "(no Location header)"
+    return ExchangeError(
+        f"{url.split('?', 1)[0]} answered HTTP {response.status_code} redirecting to {host}; "
+        "trustpub never follows redirects with credentials",
+        hint="point --repository at the index's real upload URL",
+        anchor="index-redirect",
+    )
+
+
+def _audience_hint(provider: str, audience: str) -> str:
+    if provider == "gitlab":
+        from trustpub.providers.gitlab import id_tokens_yaml
+
+        return "set the ID token's aud in .gitlab-ci.yml:\n" + id_tokens_yaml(audience)
+    if provider == "env":
+        return f"request the OIDC token for audience {audience!r}"
+    return f"the {provider} token source ignored the audience {audience!r}; report this"
+
+
+def _expired_hint(provider: str) -> str:
+    if provider == "gitlab":
+        return (
+            "GitLab ID tokens expire with the job's timeout; publish earlier in the job "
+            "or raise the job's timeout"
+        )
+    if provider in ("env", "activestate"):
+        return "obtain the token just before running trustpub; check this machine's clock"
+    return "check this machine's clock (NTP) and retry"
+
+
+def _default_audience_failure(status: int, excerpt: str, target: IndexTarget) -> AudienceError:
+    display = target.display
+    if status == 403:
+        return AudienceError(
+            f"{display} has trusted publishing turned off (HTTP 403 from /_/oidc/audience)",
+            status=status,
+            hint="the index's administrators disabled it; publish with an API token (--token) "
+            "or try later",
+            details=[f"response: {excerpt}"],
+            anchor="trusted-publishing-disabled",
+        )
+    if status in (404, 405):
+        return AudienceError(
+            f"{display} does not support trusted publishing (HTTP {status} from /_/oidc/audience)",
+            status=status,
+            hint="use an API token (--token) for this index, or check --repository",
+            details=[f"response: {excerpt}"],
+            anchor="trusted-publishing-unsupported",
+        )
+    if status == 200:
+        return AudienceError(
+            f"{display} answered /_/oidc/audience without a JSON audience",
+            status=status,
+            hint="the index does not speak PyPI's trusted-publishing protocol; use --token",
+            details=[f"response: {excerpt}"],
+            anchor="trusted-publishing-unsupported",
+        )
+    return AudienceError(
+        f"{display} answered /_/oidc/audience with HTTP {status}",
+        status=status,
+        hint="check --repository and the index's status",
+        details=[f"response: {excerpt}"],
+        anchor="trusted-publishing-unsupported",
+    )
+
+
+def _default_refusal(
+    status: int,
+    errors: tuple[MintError, ...] | None,
+    decoded: DecodedToken,
+    response: httpx.Response,
+    target: IndexTarget,
+) -> MintRefused:
+    display = target.display
+    if errors:
+        details = [f"{error.code}: {error.description}" for error in errors]
+        return MintRefused(
+            f"{display} refused to mint an upload token ({errors[0].code})",
+            errors=errors,
+            token_claims=decoded,
+            status=status,
+            hint="compare the token's claims with the trusted publisher configured on the index",
+            details=details,
+            anchor=errors[0].code,
+        )
+    if status == 422:
+        message = f"{display} refused to mint an upload token (HTTP 422) without saying why"
+    elif status in (404, 405):
+        message = f"{display} has no mint-token endpoint (HTTP {status})"
+    else:
+        message = f"{display} answered mint-token with HTTP {status}"
+    return MintRefused(
+        message,
+        errors=(),
+        token_claims=decoded,
+        status=status,
+        hint="the index does not speak PyPI's trusted-publishing protocol as expected; "
+        "check --repository",
+        details=[f"response: {body_excerpt(response)}"],
+        anchor="mint-malformed-response",
+    )
+
+
+__all__ = [
+    "DEFAULT_LIFETIME",
+    "LEEWAY",
+    "REFRESH_MARGIN",
+    "TOKEN_USERNAME",
+    "AudienceError",
+    "MintError",
+    "MintRefused",
+    "MintedToken",
+    "TrustedPublisher",
+    "UploadCredential",
+    "parse_audience",
+    "parse_mint_errors",
+    "parse_minted",
+]
