@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from trustpub.providers.activestate import TOKEN_ENV
+from trustpub.providers.gitlab import token_env_name as client_token_env_name
 from trustpub.sandbox import ids
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.identity import IdentityProviders, InvalidToken
@@ -269,6 +270,9 @@ def test_gitlab_token_env_name() -> None:
     assert gitlab_token_env_name("testpypi") == "TESTPYPI_ID_TOKEN"
     assert gitlab_token_env_name("https://a.b/c") == "HTTPS___A_B_C_ID_TOKEN"
     assert gitlab_token_env_name("1x") == "_X_ID_TOKEN"
+    # The client reads the variable the sandbox writes.
+    for audience in ("pypi", "trustpub-sandbox", "https://a.b/c", "9lives", "über"):
+        assert gitlab_token_env_name(audience) == client_token_env_name(audience)
 
 
 def test_gitlab_env(idp: IdentityProviders) -> None:
