@@ -100,6 +100,8 @@ def server_message(response: httpx.Response) -> str:
     if reason and reason.lower() != standard.lower():
         return reason
     body = _body_message(response)
+    if body.lower() in ("none", "null"):  # pypiserver's and Warehouse's "no detail"
+        body = ""
     return body or reason or standard or f"HTTP {response.status_code}"
 
 
