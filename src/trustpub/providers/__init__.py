@@ -24,6 +24,7 @@ from trustpub.providers._base import (
     TransientIdentityError,
     logger,
 )
+from trustpub.providers._preflight import Finding, preflight
 
 PROVIDER_NAMES = ("env", "github", "gitlab", "activestate", "google")
 """Every ``Detection.provider`` value, in detection order."""
@@ -64,7 +65,9 @@ def detect(
 __all__ = [
     "PROVIDER_NAMES",
     "Detection",
+    "Finding",
     "Provider",
     "TransientIdentityError",
     "detect",
+    "preflight",
 ]
