@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ import pytest
 
 from trustpub._http import make_client
 from trustpub._secret import Secret
+from trustpub.exchange import UploadCredential
 from trustpub.repository import IndexTarget
 
 if TYPE_CHECKING:
@@ -21,16 +21,6 @@ if TYPE_CHECKING:
 
 TOKEN = "pypi-AgEIcHlwaS5vcmcCJGNhbmFyeS11cGxvYWQtdG9rZW4tZm9yLXRlc3Rz"
 """The API token pypiserver accepts (user ``__token__``); also a canary for leaks."""
-
-
-@dataclass(frozen=True)
-class Credential:
-    """Shaped like ``trustpub.exchange.UploadCredential``."""
-
-    username: str
-    password: Secret
-    source: str = "token"
-    expires_at: float | None = None
 
 
 class CountingCredential:
@@ -41,10 +31,10 @@ class CountingCredential:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def __call__(self) -> Credential:
+    def __call__(self) -> UploadCredential:
         with self._lock:
             self.calls += 1
-        return Credential("__token__", Secret(self.token))
+        return UploadCredential("__token__", Secret(self.token), "token", None)
 
 
 def pypiserver_target(server: PypiServer) -> IndexTarget:

@@ -22,7 +22,9 @@ from pytest_httpx import HTTPXMock
 
 from fixtures_dists import make_release, make_wheel
 from trustpub._http import make_client
+from trustpub._secret import Secret
 from trustpub.errors import ExitCode, NetworkError, UploadError
+from trustpub.exchange import UploadCredential
 from trustpub.repository import IndexTarget
 from trustpub.upload import (
     Distribution,
@@ -559,19 +561,13 @@ def test_first_failure_stops_new_uploads(
 def test_keyboard_interrupt_reports_and_reraises(
     dists: list[Distribution], httpx_mock: HTTPXMock, http: httpx.Client, token: str
 ) -> None:
-    from trustpub._secret import Secret
-
     calls: list[int] = []
 
-    class Interrupting:
-        username = "__token__"
-        password = Secret(token)
-
-    def credential() -> Interrupting:
+    def credential() -> UploadCredential:
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return Interrupting()
+        return UploadCredential("__token__", Secret(token), "token", None)
 
     httpx_mock.add_response(url=UPLOAD, method="POST")
     recorder = Recorder()
@@ -599,3 +595,24 @@ def test_the_token_never_reaches_errors_or_reports(
     text = report.error.diagnostics() + repr(report)
     assert token not in text
     assert token[5:20] not in text
+
+
+def test_refusal_is_explained_for_trusted_publishing(
+    dists: list[Distribution], httpx_mock: HTTPXMock, http: httpx.Client, token: str
+) -> None:
+    phrase = (
+        "Non-user identities cannot create new projects. This was probably caused by "
+        "successfully using a pending publisher but specifying the project name incorrectly"
+    )
+    httpx_mock.add_callback(lambda request: reason(400, phrase), url=UPLOAD, method="POST")
+
+    def minted() -> UploadCredential:
+        return UploadCredential("__token__", Secret(token), "trusted-publishing", None)
+
+    report = Uploader(TARGET, minted, client=http).upload(dists[:1])
+
+    assert isinstance(report.error, UploadError)
+    assert report.error.message == f"{UPLOAD} refused {dists[0].filename}: 400 {phrase}"
+    assert report.error.anchor == "non-user-identities"
+    assert report.error.hint.startswith("make the distribution's name equal the pending")
+    assert any("cannot create projects" in line for line in report.error.details)

@@ -21,16 +21,16 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Protocol
 
 import httpx
 
 from trustpub._http import network_error
-from trustpub._secret import Secret
 from trustpub._upload.index import IndexFile, project_files
 from trustpub._upload.multipart import CHUNK_SIZE, Aborted, MultipartBody, form_fields
 from trustpub._upload.validate import Distribution
 from trustpub.errors import NetworkError, TrustpubError, UploadError
+from trustpub.exchange import UploadCredential
+from trustpub.oidc.diagnostics import explain_upload_refusal
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import IndexTarget
 
@@ -45,16 +45,6 @@ DIFFERENT = "different"
 
 MAX_RETRY_AFTER = 300.0
 """Longest ``Retry-After`` honoured, in seconds."""
-
-
-class CredentialLike(Protocol):
-    """What the uploader needs of ``trustpub.exchange.UploadCredential``."""
-
-    @property
-    def username(self) -> str: ...
-
-    @property
-    def password(self) -> Secret: ...
 
 
 @dataclass(frozen=True)
@@ -194,7 +184,7 @@ class Uploader:
     def __init__(
         self,
         target: IndexTarget,
-        credential: Callable[[], CredentialLike],
+        credential: Callable[[], UploadCredential],
         *,
         client: httpx.Client,
         jobs: int = 4,
@@ -225,6 +215,7 @@ class Uploader:
         self._results: dict[str, FileResult] = {}
         self._error: TrustpubError | None = None
         self._inflight: set[str] = set()
+        self._trusted = False
 
     # -- the index's view ------------------------------------------------------
 
@@ -301,6 +292,7 @@ class Uploader:
             credential = self.credential()
         except TrustpubError as error:
             raise _Fatal(error) from None
+        self._trusted = credential.source == "trusted-publishing"
         pair = f"{credential.username}:{credential.password.reveal()}".encode()
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
@@ -423,10 +415,17 @@ class Uploader:
                 "upload again",
                 anchor="file-already-exists",
             )
-        hint, anchor = _refusal_hint(status, message)
-        return UploadError(
-            f"{index} refused {dist.filename}: {status} {message}", hint=hint, anchor=anchor
+        text = f"{index} refused {dist.filename}: {status} {message}"
+        explanation = explain_upload_refusal(
+            status, message, trusted=self._trusted, project=dist.name
         )
+        if explanation is not None:
+            details = [line for line in explanation.details if not line.startswith("index said:")]
+            return UploadError(
+                text, hint=explanation.hint, details=details, anchor=explanation.anchor
+            )
+        hint, anchor = _refusal_hint(status, message)
+        return UploadError(text, hint=hint, anchor=anchor)
 
     def _run(self, dist: Distribution) -> None:
         if self._stop.is_set():
@@ -578,7 +577,6 @@ __all__ = [
     "NOT_ATTEMPTED",
     "SKIPPED",
     "UPLOADED",
-    "CredentialLike",
     "FileResult",
     "UploadReport",
     "Uploader",
