@@ -502,7 +502,7 @@ def _payload_parts(
     if text == "unknown trusted publishing issuer":
         issuer = token.issuer if token is not None else None
         causes = [f"the token's issuer {issuer!r} is not one the index trusts"]
-        if issuer and kind is None and "gitlab" in issuer.lower():
+        if issuer and (kind is Provider.GITLAB or "gitlab" in issuer.lower()):
             causes.append(
                 "self-managed GitLab works only after PyPI registers the instance for a PyPI "
                 "organization (beta)"
@@ -710,7 +710,7 @@ def explain_upload_refusal(
             if not trusted and anchor == "token-not-valid-for-project":
                 details.append("this token came from trusted publishing of another project")
             return Explanation(
-                f"the index refused the upload of {project}: {message.split('. See ')[0]}",
+                f"the index refused the upload of {project}: {message.split('. ')[0]}",
                 tuple(details),
                 fix,
                 anchor,
