@@ -30,25 +30,24 @@ token.
 
 from __future__ import annotations
 
-import importlib
 import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from trustpub._http import network_error
-from trustpub._secret import Secret
+from trustpub._secret import Secret, scrub
 from trustpub.errors import ExchangeError, IdentityError, NetworkError, TrustpubError
 from trustpub.oidc.claims import DecodedToken, decode_unverified
-from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider
+from trustpub.oidc.diagnostics import explain_audience_failure, explain_mint_error
+from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, Publisher
 from trustpub.providers import Detection
-from trustpub.providers._base import TransientIdentityError, body_excerpt
+from trustpub.providers._base import TransientIdentityError, body_excerpt, redact_token_shapes
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import RESERVED_AUDIENCES, IndexTarget
 
@@ -128,14 +127,6 @@ class AudienceError(ExchangeError):
     ) -> None:
         super().__init__(message, hint=hint, details=details, anchor=anchor)
         self.status = status
-
-
-def _diagnostics() -> Any:
-    """``trustpub.oidc.diagnostics`` when present (it owns the refusal texts)."""
-    try:
-        return importlib.import_module("trustpub.oidc.diagnostics")
-    except ImportError:
-        return None
 
 
 def _iso(seconds: float) -> str:
@@ -221,7 +212,11 @@ class TrustedPublisher:
         clock: Callable[[], float] = time.time,
         retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        declared: Publisher | None = None,
+        project: str | None = None,
     ) -> None:
+        """``declared`` (the publisher the user expects) and ``project`` only enrich refusal
+        explanations; ``sleep`` is injectable for tests."""
         parts = urlsplit(target.index_url)
         if parts.scheme != "https" and not (parts.scheme == "http" and target.is_loopback):
             raise ExchangeError(
@@ -237,6 +232,8 @@ class TrustedPublisher:
         self._clock = clock
         self._retries = max(0, retries)
         self._sleep = sleep
+        self._declared = declared
+        self._project = project
         self._lock = threading.RLock()
         self._audience: str | None = None
         self._current: UploadCredential | None = None
@@ -271,26 +268,16 @@ class TrustedPublisher:
         return audience
 
     def _audience_failure(self, response: httpx.Response) -> AudienceError:
-        status = response.status_code
-        excerpt = body_excerpt(response)
-        module = _diagnostics()
-        explain = getattr(module, "explain_audience_failure", None)
-        if explain is not None:
-            try:
-                explained = explain(
-                    status=status, body=excerpt, index=self._target.display, host=self._target.host
-                )
-            except TypeError:
-                explained = None
-            if isinstance(explained, TrustpubError):
-                return AudienceError(
-                    explained.message,
-                    status=status,
-                    hint=explained.hint,
-                    details=explained.details,
-                    anchor=explained.anchor,
-                )
-        return _default_audience_failure(status, excerpt, self._target)
+        explained = explain_audience_failure(
+            response.status_code, _body_text(response), self._target.display
+        )
+        return AudienceError(
+            explained.message,
+            status=response.status_code,
+            hint=explained.hint,
+            details=explained.details,
+            anchor=explained.anchor,
+        )
 
     def _guard_audience(self, audience: str) -> None:
         host = self._target.host
@@ -530,29 +517,29 @@ class TrustedPublisher:
     def _refusal(self, response: httpx.Response, decoded: DecodedToken) -> MintRefused:
         status = response.status_code
         errors = parse_mint_errors(response)
-        module = _diagnostics()
-        explain = getattr(module, "explain_mint_error", None)
-        if explain is not None and errors:
-            try:
-                explained = explain(
-                    errors,
-                    decoded,
-                    provider=self._detection.provider,
-                    index=self._target.display,
-                )
-            except TypeError:
-                explained = None
-            if isinstance(explained, TrustpubError):
-                return MintRefused(
-                    explained.message,
-                    errors=errors,
-                    token_claims=decoded,
-                    status=status,
-                    hint=explained.hint,
-                    details=explained.details,
-                    anchor=explained.anchor,
-                )
-        return _default_refusal(status, errors, decoded, response, self._target)
+        if not errors:
+            return _malformed_refusal(status, decoded, response, self._target)
+        explained = explain_mint_error(
+            errors[0].code,
+            errors[0].description,
+            token=decoded,
+            provider=self._detection.provider,
+            declared=self._declared,
+            target_display=self._target.display,
+            audience=self._audience,
+            now=self._clock(),
+            project=self._project,
+        )
+        extra = [f"{error.code}: {error.description}" for error in errors[1:]]
+        return MintRefused(
+            explained.message,
+            errors=errors,
+            token_claims=decoded,
+            status=status,
+            hint=explained.hint,
+            details=[*explained.details, *extra],
+            anchor=explained.anchor,
+        )
 
     # ------------------------------------------------------------------ burn
 
@@ -665,61 +652,19 @@ def _expired_hint(provider: str) -> str:
     return "check this machine's clock (NTP) and retry"
 
 
-def _default_audience_failure(status: int, excerpt: str, target: IndexTarget) -> AudienceError:
-    display = target.display
-    if status == 403:
-        return AudienceError(
-            f"{display} has trusted publishing turned off (HTTP 403 from /_/oidc/audience)",
-            status=status,
-            hint="the index's administrators disabled it; publish with an API token (--token) "
-            "or try later",
-            details=[f"response: {excerpt}"],
-            anchor="trusted-publishing-disabled",
-        )
-    if status in (404, 405):
-        return AudienceError(
-            f"{display} does not support trusted publishing (HTTP {status} from /_/oidc/audience)",
-            status=status,
-            hint="use an API token (--token) for this index, or check --repository",
-            details=[f"response: {excerpt}"],
-            anchor="trusted-publishing-unsupported",
-        )
-    if status == 200:
-        return AudienceError(
-            f"{display} answered /_/oidc/audience without a JSON audience",
-            status=status,
-            hint="the index does not speak PyPI's trusted-publishing protocol; use --token",
-            details=[f"response: {excerpt}"],
-            anchor="trusted-publishing-unsupported",
-        )
-    return AudienceError(
-        f"{display} answered /_/oidc/audience with HTTP {status}",
-        status=status,
-        hint="check --repository and the index's status",
-        details=[f"response: {excerpt}"],
-        anchor="trusted-publishing-unsupported",
-    )
+def _body_text(response: httpx.Response, limit: int = 4000) -> str:
+    """The response body as text for the explainers, scrubbed of every known secret."""
+    try:
+        text = response.text
+    except Exception:  # undecodable: the explainers only need to know it is not JSON
+        return ""
+    return redact_token_shapes(scrub(text[:limit]))
 
 
-def _default_refusal(
-    status: int,
-    errors: tuple[MintError, ...] | None,
-    decoded: DecodedToken,
-    response: httpx.Response,
-    target: IndexTarget,
+def _malformed_refusal(
+    status: int, decoded: DecodedToken, response: httpx.Response, target: IndexTarget
 ) -> MintRefused:
     display = target.display
-    if errors:
-        details = [f"{error.code}: {error.description}" for error in errors]
-        return MintRefused(
-            f"{display} refused to mint an upload token ({errors[0].code})",
-            errors=errors,
-            token_claims=decoded,
-            status=status,
-            hint="compare the token's claims with the trusted publisher configured on the index",
-            details=details,
-            anchor=errors[0].code,
-        )
     if status == 422:
         message = f"{display} refused to mint an upload token (HTTP 422) without saying why"
     elif status in (404, 405):

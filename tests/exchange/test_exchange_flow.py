@@ -23,6 +23,7 @@ from trustpub.exchange import (
     UploadCredential,
 )
 from trustpub.oidc.claims import DecodedToken
+from trustpub.oidc.diagnostics import explain_mint_error
 from trustpub.providers import Detection, TransientIdentityError
 from trustpub.repository import PYPI, TESTPYPI, IndexTarget, resolve_repository
 
@@ -282,44 +283,57 @@ def test_plain_http_is_refused_except_on_loopback(
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "message"),
+    ("status", "body", "message", "anchor"),
     [
         (
             403,
             b'{"message":"Trusted publishing functionality not enabled"}',
-            "https://index.example/legacy/ has trusted publishing turned off "
+            "https://index.example/legacy/ has trusted publishing disabled "
             "(HTTP 403 from /_/oidc/audience)",
+            "not-enabled",
         ),
         (
             404,
             b"<html><h1>Not Found</h1></html>",
             "https://index.example/legacy/ does not support trusted publishing "
             "(HTTP 404 from /_/oidc/audience)",
+            "no-trusted-publishing",
         ),
         (
             200,
             b"<html>simple index</html>",
-            "https://index.example/legacy/ answered /_/oidc/audience without a JSON audience",
+            "https://index.example/legacy/ answered /_/oidc/audience with HTTP 200 and an HTML page",
+            "unexpected-audience-response",
         ),
         (
             200,
-            b'{"audience": ""}',
-            "https://index.example/legacy/ answered /_/oidc/audience without a JSON audience",
+            b'{"message": "hello"}',
+            "https://index.example/legacy/ answered /_/oidc/audience with HTTP 200 and JSON "
+            "without an audience",
+            "unexpected-audience-response",
         ),
         (
             401,
             b"",
-            "https://index.example/legacy/ answered /_/oidc/audience with HTTP 401",
+            "https://index.example/legacy/ answered /_/oidc/audience with HTTP 401 and a "
+            "non-JSON body",
+            "unexpected-audience-response",
         ),
     ],
 )
 def test_audience_failures_are_explained(
-    tp: TrustedPublisher, httpx_mock: HTTPXMock, status: int, body: bytes, message: str
+    tp: TrustedPublisher,
+    httpx_mock: HTTPXMock,
+    status: int,
+    body: bytes,
+    message: str,
+    anchor: str,
 ) -> None:
     httpx_mock.add_response(url=AUDIENCE_URL, status_code=status, content=body)
     with pytest.raises(AudienceError) as caught:
         tp.audience()
     assert caught.value.message == message
+    assert caught.value.anchor == anchor
     assert caught.value.status == status
     assert len(httpx_mock.get_requests()) == 1
 
@@ -576,6 +590,26 @@ def test_a_refusal_carries_the_errors_and_the_claims(
     assert error.token_claims.claims["repository"] == "octo/pkg"
     assert error.token_claims.jti == "jti-1"
     assert isinstance(error, ExchangeError)
+    assert error.message == (
+        "https://index.example/legacy/ has no trusted publisher matching this GitHub token "
+        "(Publisher with matching claims was not found)"
+    )
+    expected = explain_mint_error(
+        "invalid-publisher",
+        REFUSAL["errors"][0]["description"],  # type: ignore[index]
+        token=error.token_claims,
+        provider="github",
+        declared=None,
+        target_display=INDEX.display,
+        audience="index-aud",
+        now=NOW,
+    )
+    assert (error.message, error.hint, error.details, error.anchor) == (
+        expected.message,
+        expected.hint,
+        expected.details,
+        expected.anchor,
+    )
     assert "invalid-publisher" in error.diagnostics()
     assert source.issued[0] not in error.diagnostics()
 
