@@ -17,6 +17,7 @@ server. Signing and serving live in :mod:`trustpub.sandbox.identity`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -385,10 +386,11 @@ class JobStore:
 
     def by_access_token(self, token: str) -> Job | None:
         """The Google job whose metadata access token this is."""
-        if not self.root.is_dir():
-            return None
-        for folder in self.root.iterdir():
-            job = self.get(folder.name) if folder.is_dir() else None
+        folders = sorted(self.root.iterdir()) if self.root.is_dir() else []
+        candidates = itertools.chain(
+            [self.latest("google")], (self.get(folder.name) for folder in folders)
+        )
+        for job in candidates:
             if (
                 job is not None
                 and job.access_token is not None
