@@ -1,0 +1,274 @@
+"""Preflight findings: CI environment and token problems, each with its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from trustpub.oidc.claims import DecodedToken
+from trustpub.oidc.preflight import (
+    Finding,
+    blocking,
+    gitlab_id_tokens_yaml,
+    gitlab_token_variable,
+    preflight,
+)
+
+NOW = 10_000.0
+GH_ISS = "https://token.actions.githubusercontent.com"
+
+
+def gh_token(**changes: Any) -> DecodedToken:
+    claims: dict[str, Any] = {
+        "iss": GH_ISS,
+        "aud": "pypi",
+        "iat": NOW - 10,
+        "exp": NOW + 290,
+        "repository": "octo/pkg",
+        "job_workflow_ref": "octo/pkg/.github/workflows/release.yml@refs/tags/v1",
+        "workflow_ref": "octo/pkg/.github/workflows/release.yml@refs/tags/v1",
+        "ref": "refs/tags/v1",
+        "sha": "abc",
+        "event_name": "push",
+        "environment": "pypi",
+        "runner_environment": "github-hosted",
+    }
+    claims.update(changes)
+    return DecodedToken({}, {k: v for k, v in claims.items() if v is not None})
+
+
+GH_ENV = {
+    "GITHUB_ACTIONS": "true",
+    "ACTIONS_ID_TOKEN_REQUEST_URL": "https://example/token?x=1",
+    "GITHUB_EVENT_NAME": "push",
+}
+
+
+def ids(findings: list[Finding]) -> list[tuple[str, str]]:
+    return [(f.id, f.severity) for f in findings]
+
+
+def test_clean_github_job_has_no_findings() -> None:
+    assert preflight("github", gh_token(), GH_ENV, audience="pypi", now=NOW) == []
+
+
+def test_github_without_id_token_permission() -> None:
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push"}
+    findings = preflight(None, None, env, audience="pypi", now=NOW)
+    assert findings == [
+        Finding(
+            "github-missing-id-token-permission",
+            "blocker",
+            "GitHub Actions gives this job no OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL is not set",
+            "grant the permission on the publishing job:\npermissions:\n  id-token: write",
+        )
+    ]
+    assert blocking(findings)
+
+
+def test_fork_pull_request(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"head": {"repo": {"fork": True}}}}))
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+    }
+    assert ids(preflight("github", None, env, audience="pypi", now=NOW)) == [
+        ("github-fork-pull-request", "blocker")
+    ]
+    event.write_text(json.dumps({"pull_request": {"head": {"repo": {"fork": False}}}}))
+    assert ids(preflight("github", None, env, audience="pypi", now=NOW)) == [
+        ("github-missing-id-token-permission", "blocker")
+    ]
+
+
+def test_dangerous_triggers() -> None:
+    target = preflight(
+        "github", gh_token(event_name="pull_request_target"), GH_ENV, audience="pypi", now=NOW
+    )
+    assert ids(target) == [("github-pull-request-target", "blocker")]
+    run = preflight("github", gh_token(event_name="workflow_run"), GH_ENV, audience="pypi", now=NOW)
+    assert ids(run) == [("github-workflow-run", "warning")]
+
+
+def test_reusable_workflows() -> None:
+    same = gh_token(job_workflow_ref="octo/pkg/.github/workflows/_publish.yml@refs/tags/v1")
+    findings = preflight("github", same, GH_ENV, audience="pypi", now=NOW)
+    assert ids(findings) == [("github-reusable-workflow", "warning")]
+    assert "configure the publisher with workflow '_publish.yml'" in findings[0].fix
+    assert "(release.yml)" in findings[0].message
+    other = gh_token(job_workflow_ref="shared/ci/.github/workflows/pypi.yml@refs/heads/main")
+    findings = preflight("github", other, GH_ENV, audience="pypi", now=NOW)
+    assert ids(findings) == [("github-reusable-workflow", "blocker")]
+    assert "from another repository" in findings[0].message
+    other_ref = gh_token(job_workflow_ref="octo/pkg/.github/workflows/_publish.yml@refs/heads/main")
+    findings = preflight("github", other_ref, GH_ENV, audience="pypi", now=NOW)
+    assert "from another ref" in findings[0].message
+
+
+def test_environment_and_runner_advice() -> None:
+    findings = preflight(
+        "github",
+        gh_token(environment=None, runner_environment="self-hosted"),
+        GH_ENV,
+        audience="pypi",
+        now=NOW,
+    )
+    assert ids(findings) == [("self-hosted-runner", "warning"), ("no-environment", "info")]
+    assert not blocking(findings)
+
+
+def test_gitlab_without_id_tokens_prints_the_yaml() -> None:
+    findings = preflight(
+        None,
+        None,
+        {"GITLAB_CI": "true", "CI_SERVER_URL": "https://gitlab.com"},
+        audience="testpypi",
+        now=NOW,
+    )
+    assert ids(findings) == [("gitlab-missing-id-tokens", "blocker")]
+    assert findings[0].fix == (
+        "add to the publishing job in .gitlab-ci.yml:\n"
+        "id_tokens:\n  TESTPYPI_ID_TOKEN:\n    aud: testpypi"
+    )
+    assert gitlab_id_tokens_yaml("pypi") == "id_tokens:\n  PYPI_ID_TOKEN:\n    aud: pypi"
+    assert gitlab_token_variable("9x.y") == "_9X_Y_ID_TOKEN"
+    present = {"GITLAB_CI": "true", "PYPI_ID_TOKEN": "set"}
+    assert preflight(None, None, present, audience=None, now=NOW) == []
+
+
+def gl_token(**changes: Any) -> DecodedToken:
+    claims: dict[str, Any] = {
+        "iss": "https://gitlab.com",
+        "aud": "pypi",
+        "iat": NOW,
+        "exp": NOW + 300,
+        "project_path": "g/pkg",
+        "ci_config_ref_uri": "gitlab.com/g/pkg//.gitlab-ci.yml@refs/heads/main",
+        "environment": "release",
+        "runner_environment": "gitlab-hosted",
+    }
+    claims.update(changes)
+    return DecodedToken({}, {k: v for k, v in claims.items() if v is not None})
+
+
+def test_gitlab_token_findings() -> None:
+    assert preflight("gitlab", gl_token(), {}, audience="pypi", now=NOW) == []
+    findings = preflight(
+        "gitlab",
+        gl_token(iss="https://gitlab.example.org", ci_config_ref_uri=None, environment=None),
+        {},
+        audience="pypi",
+        now=NOW,
+    )
+    assert ids(findings) == [
+        ("gitlab-external-config", "blocker"),
+        ("gitlab-self-managed", "warning"),
+        ("no-environment", "info"),
+    ]
+    sandbox = preflight(
+        "env", gl_token(iss="https://127.0.0.1:4443/_sandbox/gitlab"), {}, audience="pypi", now=NOW
+    )
+    assert sandbox == []
+
+
+def google_token(**changes: Any) -> DecodedToken:
+    claims: dict[str, Any] = {
+        "iss": "https://accounts.google.com",
+        "aud": "pypi",
+        "iat": NOW,
+        "exp": NOW + 3600,
+        "email": "release@proj.iam.gserviceaccount.com",
+        "email_verified": True,
+    }
+    claims.update(changes)
+    return DecodedToken({}, {k: v for k, v in claims.items() if v is not None})
+
+
+def test_google_findings() -> None:
+    assert preflight("google", google_token(), {}, audience="pypi", now=NOW) == []
+    default = preflight(
+        "google",
+        google_token(email="123-compute@developer.gserviceaccount.com"),
+        {},
+        audience="pypi",
+        now=NOW,
+    )
+    assert ids(default) == [("google-default-service-account", "warning")]
+    appspot = preflight(
+        "google",
+        google_token(email="proj@appspot.gserviceaccount.com"),
+        {},
+        audience="pypi",
+        now=NOW,
+    )
+    assert ids(appspot) == [("google-default-service-account", "warning")]
+    unverified = preflight(
+        "google", google_token(email_verified=False), {}, audience="pypi", now=NOW
+    )
+    assert ids(unverified) == [("google-email-unverified", "blocker")]
+    assert unverified[0].message == "email_verified is false; PyPI requires JSON true"
+    no_email = preflight("google", google_token(email=None), {}, audience="pypi", now=NOW)
+    assert ids(no_email) == [("google-no-email", "blocker")]
+
+
+def test_activestate_builder() -> None:
+    token = DecodedToken(
+        {},
+        {
+            "iss": "https://platform.activestate.com/api/v1/oauth/oidc",
+            "aud": "pypi",
+            "iat": NOW,
+            "exp": NOW + 300,
+            "builder": "python-module-builder",
+        },
+    )
+    findings = preflight("activestate", token, {}, audience="pypi", now=NOW)
+    assert ids(findings) == [("activestate-builder", "blocker")]
+    assert "pypi-publisher" in findings[0].message
+
+
+def test_timing() -> None:
+    expiring = preflight("github", gh_token(exp=NOW + 20), GH_ENV, audience="pypi", now=NOW)
+    assert ids(expiring) == [("token-expiring", "warning")]
+    assert expiring[0].message == "the token expires in 20 s"
+    expired = preflight("github", gh_token(exp=NOW - 5), GH_ENV, audience="pypi", now=NOW)
+    assert ids(expired) == [("token-expired", "blocker")]
+    assert expired[0].message == "the token expired 5 s ago"
+    skew = preflight("github", gh_token(iat=NOW + 31), GH_ENV, audience="pypi", now=NOW)
+    assert ids(skew) == [("clock-skew", "blocker")]
+    tolerated = preflight(
+        "github", gh_token(iat=NOW + 29, nbf=NOW + 29), GH_ENV, audience="pypi", now=NOW
+    )
+    assert tolerated == []
+    nbf = preflight("github", gh_token(nbf=NOW + 100), GH_ENV, audience="pypi", now=NOW)
+    assert nbf[0].message.startswith("the token's nbf is 100 s in the future")
+    bare = DecodedToken({}, {"iss": GH_ISS, "aud": "pypi", "environment": "x"})
+    assert {f.id for f in preflight("github", bare, GH_ENV, audience="pypi", now=NOW)} == {
+        "token-no-expiry",
+        "token-no-iat",
+    }
+
+
+def test_audience() -> None:
+    wrong = preflight("github", gh_token(), GH_ENV, audience="testpypi", now=NOW)
+    assert ids(wrong) == [("wrong-audience", "blocker")]
+    assert wrong[0].message == "the token's audience is 'pypi' but the index expects 'testpypi'"
+    listed = preflight("github", gh_token(aud=["pypi", "other"]), GH_ENV, audience="pypi", now=NOW)
+    assert ids(listed) == [("audience-list", "blocker")]
+    unknown_index = preflight("github", gh_token(aud="custom"), GH_ENV, audience=None, now=NOW)
+    assert unknown_index == []
+
+
+def test_unknown_issuer() -> None:
+    circle = DecodedToken(
+        {}, {"iss": "https://oidc.circleci.com/org/1", "aud": "pypi", "iat": NOW, "exp": NOW + 60}
+    )
+    findings = preflight("env", circle, {}, audience="pypi", now=NOW)
+    assert ids(findings) == [("unknown-issuer", "blocker")]
+    assert ids(preflight("env", circle, {}, audience="custom", now=NOW)) == [
+        ("wrong-audience", "blocker"),
+        ("unknown-issuer", "warning"),
+    ]
