@@ -239,7 +239,7 @@ def env(
     \b
     eval "$(trustpub sandbox env --url https://127.0.0.1:8443 --ca-cert ca.pem \\
         --provider github --repository octo/pkg --workflow release.yml)"
-    trustpub publish --repository-url https://127.0.0.1:8443/legacy/
+    trustpub publish --repository https://127.0.0.1:8443/legacy/
 
     Job options a provider does not use are refused. See docs/sandbox-identity.md.
     """
