@@ -26,13 +26,16 @@ user API token, str), ``pid``, ``ready`` (the ready line as a dict) and helpers:
   token for a new job (GitHub via the request-token endpoint, GitLab/ActiveState
   from the job env, Google via the metadata imitation);
 * ``mint(oidc_token)`` -> the ``httpx.Response`` of ``POST /_/oidc/mint-token``;
-* ``minted_token(**description)`` -> a ``pypi-`` token minted for a new job (asserts 200).
+* ``minted_token(**description)`` -> a ``pypi-`` token minted for a new job (asserts 200);
+* ``upload(path, token, omit=(), content_type=..., **fields)`` -> the ``httpx.Response`` of a
+  ``/legacy/`` upload with the standard form (``upload_fields(path)``), fields overridable.
 
 ``fingerprint(value)`` is the log's fingerprint of a credential (= ``Secret.fingerprint``).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -63,6 +66,28 @@ def fingerprint(value: str) -> str:
 def unique_name(prefix: str = "pkg") -> str:
     """A project name no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def upload_fields(path: Path) -> dict[str, str]:
+    """The upload form fields of a wheel or sdist named by the standard conventions."""
+    filename = path.name
+    if filename.endswith(".whl"):
+        name, version = filename.split("-")[:2]
+        filetype, pyversion = "bdist_wheel", "py3"
+    else:
+        stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+        name, _, version = stem.rpartition("-")
+        filetype, pyversion = "sdist", "source"
+    return {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "metadata_version": "2.1",
+        "name": name,
+        "version": version,
+        "filetype": filetype,
+        "pyversion": pyversion,
+        "sha256_digest": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
 
 
 def serve_command(state_dir: Path, ready_file: Path, *args: str) -> list[str]:
@@ -227,6 +252,28 @@ class Sandbox:
         assert response.status_code == 200, response.text
         return str(response.json()["token"])
 
+    def upload(
+        self,
+        path: Path,
+        token: str | None,
+        *,
+        omit: Sequence[str] = (),
+        content_type: str = "application/octet-stream",
+        **fields: str,
+    ) -> httpx.Response:
+        """POST ``path`` to ``/legacy/`` as twine would (Basic ``__token__``), fields overridable."""
+        data = upload_fields(path)
+        data.update(fields)
+        for key in omit:
+            data.pop(key, None)
+        headers = {}
+        if token is not None:
+            basic = base64.b64encode(f"__token__:{token}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        with self.client() as client, path.open("rb") as handle:
+            files = {} if "content" in omit else {"content": (path.name, handle, content_type)}
+            return client.post("/legacy/", data=data, files=files, headers=headers)
+
     def stop(self) -> None:
         for client in self._clients:
             client.close()
@@ -306,4 +353,5 @@ __all__ = [
     "serve_command",
     "start_sandbox",
     "unique_name",
+    "upload_fields",
 ]

@@ -1,0 +1,229 @@
+"""`/_/oidc/mint-token` and `/_/oidc/burn-token` over real HTTPS, with real signed tokens."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from helpers_sandbox import Sandbox, SandboxFactory, fingerprint, unique_name
+
+
+def github_publisher(box: Sandbox, project: str, **extra: Any) -> str:
+    """Register a GitHub publisher for ``octo/<project>`` and return the repository."""
+    repository = f"octo/{project}"
+    box.add_publisher(
+        provider="github",
+        repository=repository,
+        workflow="release.yml",
+        projects=[project],
+        **extra,
+    )
+    return repository
+
+
+def only_error(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["message"] == "Token request failed"
+    assert "success" not in body
+    assert len(body["errors"]) == 1
+    error: dict[str, str] = body["errors"][0]
+    return error
+
+
+def test_mint_success(sandbox: Sandbox) -> None:
+    project = unique_name()
+    repository = github_publisher(sandbox, project)
+    oidc = sandbox.oidc_token("github", repository=repository, workflow="release.yml")
+    before = int(time.time())
+    response = sandbox.mint(oidc)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True
+    assert body["token"].startswith("pypi-")
+    assert len(body["token"]) > 40
+    assert before + 900 - 5 <= body["expires"] <= int(time.time()) + 900
+    second = sandbox.mint(
+        sandbox.oidc_token("github", repository=repository, workflow="release.yml")
+    )
+    assert second.json()["token"] != body["token"]
+
+
+def test_mint_records_the_oidc_token_by_fingerprint(sandbox: Sandbox) -> None:
+    oidc = sandbox.oidc_token("github", repository=f"octo/{unique_name()}")
+    sandbox.mint(oidc)
+    entries = [e for e in sandbox.log() if e["path"] == "/_/oidc/mint-token"]
+    assert {"kind": "oidc", "fingerprint": fingerprint(oidc)} in entries[-1]["credentials"]
+    text = (sandbox.state_dir / "requests.jsonl").read_text()
+    assert oidc not in text
+    assert oidc.split(".")[1] not in text
+
+
+def test_github_alias_route(sandbox: Sandbox) -> None:
+    project = unique_name()
+    repository = github_publisher(sandbox, project)
+    oidc = sandbox.oidc_token("github", repository=repository)
+    with sandbox.client() as client:
+        response = client.post("/_/oidc/github/mint-token", json={"token": oidc})
+        assert response.status_code == 200
+        assert client.get("/_/oidc/mint-token").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b"not json", "Invalid JSON"),
+        (b'{"other": 1}', "Field required"),
+        (b'{"token": 5}', "valid string"),
+        (b"[1, 2]", "object"),
+    ],
+)
+def test_invalid_payload(sandbox: Sandbox, body: bytes, needle: str) -> None:
+    with sandbox.client() as client:
+        error = only_error(client.post("/_/oidc/mint-token", content=body))
+    assert error["code"] == "invalid-payload"
+    assert needle in error["description"]
+    assert "\n" in error["description"]
+
+
+def test_malformed_jwt(sandbox: Sandbox) -> None:
+    with sandbox.client() as client:
+        error = only_error(client.post("/_/oidc/mint-token", json={"token": "a.b.c"}))
+        assert error == {"code": "invalid-payload", "description": "malformed JWT"}
+        no_iss = jwt.encode({"sub": "x"}, "k" * 32, algorithm="HS256")
+        error = only_error(client.post("/_/oidc/mint-token", json={"token": no_iss}))
+        assert error == {"code": "invalid-payload", "description": "malformed JWT"}
+
+
+def test_unknown_issuer(sandbox: Sandbox) -> None:
+    token = jwt.encode({"iss": "https://ci.example.invalid"}, "k" * 32, algorithm="HS256")
+    error = only_error(sandbox.mint(token))
+    assert error == {"code": "invalid-payload", "description": "unknown trusted publishing issuer"}
+
+
+def test_invalid_token_wrong_audience(sandbox: Sandbox) -> None:
+    project = unique_name()
+    repository = github_publisher(sandbox, project)
+    oidc = sandbox.oidc_token("github", audience="pypi", repository=repository)
+    error = only_error(sandbox.mint(oidc))
+    assert error == {"code": "invalid-token", "description": "malformed or invalid token"}
+
+
+def test_invalid_token_forged_signature(sandbox: Sandbox) -> None:
+    oidc = sandbox.oidc_token("github", repository=f"octo/{unique_name()}")
+    other = sandbox.oidc_token("github", repository=f"octo/{unique_name()}")
+    header, payload, _ = oidc.split(".")
+    forged = f"{header}.{payload}.{other.split('.')[2]}"  # a valid signature, of another token
+    error = only_error(sandbox.mint(forged))
+    assert error["code"] == "invalid-token"
+
+
+def test_not_enabled_per_provider(sandbox_factory: SandboxFactory) -> None:
+    box = sandbox_factory("--disallow-oidc", "gitlab")
+    with box.client() as client:
+        assert client.get("/_/oidc/audience").status_code == 200
+    error = only_error(box.mint(box.oidc_token("gitlab")))
+    assert error == {
+        "code": "not-enabled",
+        "description": "gitlab trusted publishing functionality not enabled",
+    }
+    github = box.mint(box.oidc_token("github"))
+    assert only_error(github)["code"] == "invalid-publisher"
+
+
+def test_invalid_publisher_reason(sandbox: Sandbox) -> None:
+    oidc = sandbox.oidc_token("github", repository=f"octo/{unique_name()}")
+    error = only_error(sandbox.mint(oidc))
+    assert error == {
+        "code": "invalid-publisher",
+        "description": "valid token, but no corresponding publisher "
+        "(Publisher with matching claims was not found)",
+    }
+
+
+def test_environment_constraint(sandbox: Sandbox) -> None:
+    project = unique_name()
+    repository = github_publisher(sandbox, project, environment="pypi")
+    without = sandbox.mint(sandbox.oidc_token("github", repository=repository))
+    assert only_error(without)["code"] == "invalid-publisher"
+    with_env = sandbox.mint(sandbox.oidc_token("github", repository=repository, environment="pypi"))
+    assert with_env.status_code == 200
+
+
+def test_reuse_is_refused_after_success_only(sandbox: Sandbox) -> None:
+    project = unique_name()
+    repository = f"octo/{project}"
+    oidc = sandbox.oidc_token("github", repository=repository, workflow="release.yml")
+    assert only_error(sandbox.mint(oidc))["code"] == "invalid-publisher"
+    github_publisher(sandbox, project)
+    assert sandbox.mint(oidc).status_code == 200  # the failed exchange did not burn the JTI
+    error = only_error(sandbox.mint(oidc))
+    assert error == {"code": "invalid-reuse-token", "description": "invalid token: already used"}
+
+
+def test_pending_publisher_creates_the_project(sandbox: Sandbox) -> None:
+    project = unique_name("Pending_Pkg")
+    repository = github_publisher(sandbox, project, pending=True)
+    with sandbox.client() as client:
+        assert client.get(f"/pypi/{project}/json").status_code == 404
+        response = sandbox.mint(sandbox.oidc_token("github", repository=repository))
+        assert response.status_code == 200, response.text
+        assert client.get(f"/pypi/{project}/json").json()["info"]["name"] == project
+    again = sandbox.mint(sandbox.oidc_token("github", repository=repository))
+    assert again.status_code == 200  # now a normal publisher
+
+
+def test_pending_publisher_for_an_existing_project(sandbox: Sandbox) -> None:
+    project = unique_name()
+    taken = f"octo/{project}-first"
+    sandbox.add_publisher(
+        provider="github",
+        repository=taken,
+        workflow="release.yml",
+        projects=[project],
+        pending=True,
+    )
+    assert sandbox.mint(sandbox.oidc_token("github", repository=taken)).status_code == 200
+    late = github_publisher(sandbox, project, pending=True)
+    error = only_error(sandbox.mint(sandbox.oidc_token("github", repository=late)))
+    assert error == {
+        "code": "invalid-pending-publisher",
+        "description": "valid token, but project already exists",
+    }
+    # the pending row was deleted: the next attempt finds no publisher at all
+    error = only_error(sandbox.mint(sandbox.oidc_token("github", repository=late)))
+    assert error["code"] == "invalid-publisher"
+
+
+@pytest.mark.parametrize("provider", ["gitlab", "google", "activestate"])
+def test_other_providers_mint(sandbox_factory: SandboxFactory, provider: str) -> None:
+    box = sandbox_factory()
+    fields: dict[str, Any] = {
+        "gitlab": {"repository": "group/sub/proj", "workflow": ".gitlab-ci.yml"},
+        "google": {"email": "ci@proj.iam.gserviceaccount.com"},
+        "activestate": {"organization": "org", "project": "proj", "actor": "alice"},
+    }[provider]
+    box.add_publisher(provider=provider, projects=["proj"], **fields)
+    response = box.mint(box.oidc_token(provider, **fields))
+    assert response.status_code == 200, response.text
+
+
+def test_burn_token(sandbox: Sandbox) -> None:
+    project = unique_name()
+    repository = github_publisher(sandbox, project)
+    token = sandbox.minted_token("github", repository=repository)
+    with sandbox.client() as client:
+        burned = client.post("/_/oidc/burn-token", headers={"Authorization": f"token {token}"})
+        assert burned.status_code == 200
+        assert burned.json() == {"success": True}
+        again = client.post("/_/oidc/burn-token", headers={"Authorization": f"token {token}"})
+        assert again.status_code == 403
+        assert "Invalid or non-existent authentication information" in again.reason_phrase
+        unknown = client.post("/_/oidc/burn-token", headers={"Authorization": "token pypi-nope"})
+        assert unknown.status_code == 403
+    entries = [e for e in sandbox.log() if e["path"] == "/_/oidc/burn-token"]
+    assert {"kind": "api-token", "fingerprint": fingerprint(token)} in entries[-3]["credentials"]
