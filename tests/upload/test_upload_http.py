@@ -23,7 +23,7 @@ from pytest_httpx import HTTPXMock
 from fixtures_dists import make_release, make_wheel
 from trustpub._http import make_client
 from trustpub._secret import Secret
-from trustpub.errors import ExitCode, NetworkError, UploadError
+from trustpub.errors import ExchangeError, ExitCode, NetworkError, UploadError
 from trustpub.exchange import UploadCredential
 from trustpub.repository import IndexTarget
 from trustpub.upload import (
@@ -616,3 +616,89 @@ def test_refusal_is_explained_for_trusted_publishing(
     assert report.error.anchor == "non-user-identities"
     assert report.error.hint.startswith("make the distribution's name equal the pending")
     assert any("cannot create projects" in line for line in report.error.details)
+
+
+def test_concurrent_failure_stops_new_uploads(
+    tmp_path: Path, httpx_mock: HTTPXMock, http: httpx.Client, credential: Any
+) -> None:
+    tags = ["py3-none-any", "py2-none-any", "py2.py3-none-any", "cp311-none-any", "cp312-none-any"]
+    found = validate([make_wheel(tmp_path, tag=tag) for tag in tags])
+    bad = found[2].filename
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if f'filename="{bad}"'.encode() in request.content:
+            return reason(400, "Invalid distribution file.")
+        return httpx.Response(200)
+
+    httpx_mock.add_callback(answer, url=UPLOAD, method="POST", is_reusable=True)
+
+    report = Uploader(TARGET, credential, client=http, jobs=2).upload(found)
+
+    statuses = {r.filename: r.status for r in report.results}
+    assert statuses[found[0].filename] == "uploaded"  # the first file goes alone
+    assert statuses[bad] == "failed"
+    assert set(statuses.values()) <= {"uploaded", "failed", "not-attempted"}
+    assert list(statuses.values()).count("failed") == 1
+    assert isinstance(report.error, UploadError)
+    assert report.error.message == f"{UPLOAD} refused {bad}: 400 Invalid distribution file."
+    posted = len(httpx_mock.get_requests())
+    assert posted == len(found) - list(statuses.values()).count("not-attempted")
+
+
+def test_keyboard_interrupt_in_a_worker_thread(
+    tmp_path: Path, httpx_mock: HTTPXMock, http: httpx.Client, token: str
+) -> None:
+    found = validate(
+        [
+            make_wheel(tmp_path, tag=tag)
+            for tag in ("py3-none-any", "py2-none-any", "py2.py3-none-any")
+        ]
+    )
+    calls: list[int] = []
+
+    def credential() -> UploadCredential:
+        calls.append(1)
+        if len(calls) >= 2:
+            raise KeyboardInterrupt
+        return UploadCredential("__token__", Secret(token), "token", None)
+
+    httpx_mock.add_response(url=UPLOAD, method="POST")
+    uploader = Uploader(TARGET, credential, client=http, jobs=2)
+    with pytest.raises(KeyboardInterrupt):
+        uploader.upload(found)
+    assert uploader.last_report is not None
+    assert not uploader.last_report.ok
+    assert uploader.last_report.results[0].status == "uploaded"
+    assert [r.status for r in uploader.last_report.results[1:]] == ["not-attempted"] * 2
+
+
+def test_credential_failure_is_the_report_error(
+    dists: list[Distribution], httpx_mock: HTTPXMock, http: httpx.Client
+) -> None:
+    refusal = ExchangeError("the index refused to mint a token", hint="check the publisher")
+
+    def credential() -> UploadCredential:
+        raise refusal
+
+    report = Uploader(TARGET, credential, client=http).upload(dists)
+    assert report.error is refusal
+    assert [r.status for r in report.results] == ["failed", "not-attempted"]
+    assert httpx_mock.get_requests() == []
+
+
+def test_file_changed_after_validation(
+    tmp_path: Path, httpx_mock: HTTPXMock, http: httpx.Client, credential: Any
+) -> None:
+    (dist,) = validate([make_wheel(tmp_path)])
+    with dist.path.open("ab") as handle:
+        handle.write(b"more")
+    httpx_mock.add_response(url=UPLOAD, method="POST", is_optional=True)
+
+    report = Uploader(TARGET, credential, client=http).upload([dist])
+
+    assert report.error is not None
+    assert report.error.anchor == "file-changed"
+    assert report.error.message == (
+        f"{dist.filename}: the file changed while it was being uploaded "
+        f"({dist.size} bytes when validated, now more)"
+    )
