@@ -4,6 +4,11 @@
 whose password is the given API token, starts ``pypi-server run`` as a child
 process on a free loopback port, and waits until it answers. Uploads without
 that exact token are refused by pypiserver itself.
+
+pypiserver takes uploads at its root (``POST /``). ``legacy_path=True`` serves
+the same pypiserver application behind a one-line path shim that maps
+``/legacy/`` to ``/`` (what a reverse proxy in front of it would do), so the
+index can be named by a ``--repository`` URL the way PyPI's is.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ class PypiServer:
 
     url: str
     packages: Path
+    legacy_path: bool = False
 
     @property
     def upload_url(self) -> str:
-        return f"{self.url}/"
+        return f"{self.url}/legacy/" if self.legacy_path else f"{self.url}/"
 
     @property
     def simple_url(self) -> str:
@@ -48,8 +54,36 @@ def _free_port() -> int:
         return port
 
 
+_SHIM = """
+import sys
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pypiserver
+from pypiserver.config import Config
+
+port, argv = int(sys.argv[1]), sys.argv[2:]
+app = pypiserver.app_from_config(Config.from_args(["run", *argv]))
+
+
+def shim(environ, start_response):
+    if environ.get("PATH_INFO") == "/legacy/":
+        environ["PATH_INFO"] = "/"
+    return app(environ, start_response)
+
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+make_server("127.0.0.1", port, shim, handler_class=Quiet).serve_forever()
+"""
+
+
 @contextmanager
-def start_pypiserver(directory: Path, token: str, *, timeout: float = 30.0) -> Iterator[PypiServer]:
+def start_pypiserver(
+    directory: Path, token: str, *, timeout: float = 30.0, legacy_path: bool = False
+) -> Iterator[PypiServer]:
     """Run pypiserver with uploads protected by ``__token__`` / ``token``."""
     packages = directory / "packages"
     packages.mkdir(parents=True, exist_ok=True)
@@ -59,8 +93,20 @@ def start_pypiserver(directory: Path, token: str, *, timeout: float = 30.0) -> I
     users.save()
     port = _free_port()
     log = (directory / "pypiserver.log").open("wb")
-    process = subprocess.Popen(
-        [
+    options = [
+        "-a",
+        "update",
+        "-P",
+        str(htpasswd),
+        "--hash-algo",
+        "sha256",
+        "--disable-fallback",
+        str(packages),
+    ]
+    if legacy_path:
+        command = [sys.executable, "-c", _SHIM, str(port), *options]
+    else:
+        command = [
             sys.executable,
             "-m",
             "pypiserver",
@@ -69,15 +115,10 @@ def start_pypiserver(directory: Path, token: str, *, timeout: float = 30.0) -> I
             "127.0.0.1",
             "-p",
             str(port),
-            "-a",
-            "update",
-            "-P",
-            str(htpasswd),
-            "--hash-algo",
-            "sha256",
-            "--disable-fallback",
-            str(packages),
-        ],
+            *options,
+        ]
+    process = subprocess.Popen(
+        command,
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -100,7 +141,7 @@ def start_pypiserver(directory: Path, token: str, *, timeout: float = 30.0) -> I
             if time.monotonic() > deadline:
                 raise RuntimeError("pypiserver did not start in time")
             time.sleep(0.2)
-        yield PypiServer(url=url, packages=packages)
+        yield PypiServer(url=url, packages=packages, legacy_path=legacy_path)
     finally:
         process.terminate()
         try:

@@ -1,0 +1,436 @@
+"""How ``trustpub publish`` shows progress and results.
+
+* In a terminal: a rich progress display on stderr and a summary table on stdout.
+* In CI logs (not a TTY): plain lines, one per event; on GitHub Actions also
+  ``::group::`` blocks, ``::error::``/``::warning::`` annotations, a step summary
+  (markdown) and ``GITHUB_OUTPUT`` values; on GitLab collapsible sections.
+* With ``--json``: exactly one JSON document on stdout, everything else on stderr
+  (workflow commands too: the GitHub runner reads them from both streams).
+
+Every secret goes to :meth:`Renderer.mask` first, which writes ``::add-mask::``
+on GitHub; nothing else here ever formats a token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from typing import IO, Any
+
+import click
+
+from trustpub import _ci
+from trustpub._secret import Secret, github_mask_command, scrub
+from trustpub.cli._common import ScrubbingStream, raw_stdout
+from trustpub.errors import TrustpubError
+from trustpub.publish import FileOutcome, PublishResult
+
+_STATUS_MARK = {
+    "uploaded": "uploaded",
+    "skipped": "skipped (already on the index)",
+    "failed": "FAILED",
+    "not-attempted": "not attempted",
+    "would-upload": "would upload",
+    "would-skip": "would skip (already on the index)",
+    "conflict": "CONFLICT",
+}
+
+
+def raw_stderr() -> IO[str]:
+    """The unscrubbed stderr (for ``::add-mask::`` when stdout is reserved for JSON)."""
+    err = sys.stderr
+    return err.raw if isinstance(err, ScrubbingStream) else err
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover - loop always returns
+
+
+def error_document(error: TrustpubError) -> dict[str, Any]:
+    """The ``error`` member of the JSON result."""
+    return {
+        "message": error.message,
+        "hint": error.hint,
+        "details": list(error.details),
+        "code": error.anchor or None,
+        "anchor": error.anchor or None,
+        "docs_url": error.docs_url,
+        "exit_code": int(error.exit_code),
+    }
+
+
+def result_document(result: PublishResult) -> dict[str, Any]:
+    """The one JSON document ``--json`` prints."""
+    return {
+        "repository": result.repository,
+        "upload_url": result.upload_url,
+        "trusted_publishing": result.trusted_publishing,
+        "provider": result.provider,
+        "dry_run": result.dry_run,
+        "files": [outcome.as_dict() for outcome in result.files],
+        "project_url": result.project_url,
+        "release_url": result.release_url,
+        "ok": result.ok,
+        "interrupted": result.interrupted,
+        "claims": dict(result.claims),
+        "notes": list(result.notes),
+        "error": error_document(result.error) if result.error else None,
+    }
+
+
+def early_error_document(error: TrustpubError, *, repository: str | None) -> dict[str, Any]:
+    """The JSON document for an error raised before any file was known."""
+    return {
+        "repository": repository,
+        "upload_url": None,
+        "trusted_publishing": False,
+        "provider": None,
+        "dry_run": False,
+        "files": [],
+        "project_url": None,
+        "release_url": None,
+        "ok": False,
+        "interrupted": False,
+        "claims": {},
+        "notes": [],
+        "error": error_document(error),
+    }
+
+
+def github_outputs(result: PublishResult | None) -> dict[str, str]:
+    """The step outputs the GitHub Action exposes (names are a contract).
+
+    The URLs are set only when the run succeeded (a dry run included).
+    """
+    files = [outcome.as_dict() for outcome in result.files] if result else []
+    ok = result is not None and result.ok
+    return {
+        "files": json.dumps(files, separators=(",", ":")),
+        "project-url": (result.project_url or "") if result and ok else "",
+        "release-url": (result.release_url or "") if result and ok else "",
+        "trusted-publishing": "true" if result and result.trusted_publishing else "false",
+    }
+
+
+def step_summary(result: PublishResult | None, error: TrustpubError | None) -> str:
+    """Markdown for ``$GITHUB_STEP_SUMMARY``."""
+    cell = _ci.markdown_cell
+    lines: list[str] = []
+    ok = result.ok if result else False
+    title = "dry run" if result and result.dry_run else "publish"
+    lines.append(f"### trustpub {title}: {'succeeded' if ok else 'failed'}")
+    lines.append("")
+    if result is not None:
+        mode = "trusted publishing" if result.trusted_publishing else "API token"
+        lines.append(f"- Repository: `{result.repository}` ({result.upload_url})")
+        lines.append(f"- Credential: {mode} ({cell(result.identity)})")
+        if result.release_url:
+            lines.append(f"- Release: {result.release_url}")
+        elif result.project_url:
+            lines.append(f"- Project: {result.project_url}")
+        lines.append("")
+        if result.files:
+            lines.append("| File | Size | SHA-256 | Status |")
+            lines.append("|---|---:|---|---|")
+            for outcome in result.files:
+                name = (
+                    f"[{cell(outcome.filename)}]({outcome.url})"
+                    if outcome.url
+                    else cell(outcome.filename)
+                )
+                status = _STATUS_MARK.get(outcome.status, outcome.status)
+                if outcome.message:
+                    status += f": {outcome.message}"
+                lines.append(
+                    f"| {name} | {human_size(outcome.size)} | `{outcome.sha256[:16]}` | {cell(status)} |"
+                )
+            lines.append("")
+    failure = error or (result.error if result else None)
+    if failure is not None:
+        lines.append(f"**Error:** {cell(failure.message)}")
+        lines.append("")
+        if failure.details:
+            lines.append("```")
+            lines.extend(failure.details)
+            lines.append("```")
+            lines.append("")
+        if failure.hint:
+            lines.append(f"**Fix:** {cell(failure.hint)}")
+            lines.append("")
+        if failure.docs_url:
+            lines.append(f"See {failure.docs_url}")
+            lines.append("")
+    return scrub("\n".join(lines))
+
+
+class Renderer:
+    """A :class:`~trustpub.reporter.Reporter` for the terminal and CI logs."""
+
+    def __init__(
+        self,
+        *,
+        verbosity: int = 0,
+        quiet: bool = False,
+        json_output: bool = False,
+        env: Mapping[str, str] | None = None,
+        rich_output: bool | None = None,
+    ) -> None:
+        self.env = os.environ if env is None else env
+        self.verbosity = verbosity
+        self.quiet = quiet
+        self.json_output = json_output
+        self.github = _ci.is_github_actions(self.env)
+        self.gitlab = _ci.is_gitlab_ci(self.env)
+        if rich_output is None:
+            rich_output = (
+                sys.stderr.isatty()
+                and not self.github
+                and not self.gitlab
+                and self.env.get("CI", "") not in ("true", "1")
+                and self.env.get("TERM") != "dumb"
+            )
+        self.rich = rich_output
+        self._lock = threading.RLock()
+        self._console: Any = None
+        self._progress: Any = None
+        self._tasks: dict[str, Any] = {}
+        self._group_open = False
+
+    # ---- low-level output -------------------------------------------------
+    def _err(self, text: str) -> None:
+        with self._lock:
+            if self.rich:
+                self.console.print(text, markup=False, highlight=False)
+            else:
+                click.echo(text, err=True)
+
+    def _command(self, line: str) -> None:
+        """A workflow command or section marker: stdout, or stderr with --json."""
+        stream = sys.stderr if self.json_output else sys.stdout
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=sys.stderr, stderr=True)
+        return self._console
+
+    def mask(self, secret: Secret) -> None:
+        """Tell GitHub to mask this value; must run before anything mentions it."""
+        if not self.github or not secret:
+            return
+        stream = raw_stderr() if self.json_output else raw_stdout()
+        with self._lock:
+            stream.write(github_mask_command(secret) + "\n")
+            stream.flush()
+
+    # ---- sections ---------------------------------------------------------
+    def begin_section(self, name: str, title: str) -> None:
+        if self.github:
+            self._command(_ci.workflow_command("group", title))
+            self._group_open = True
+        elif self.gitlab:
+            self._command(_ci.gitlab_section_start(name, title))
+        elif not self.quiet:
+            self._err(title)
+
+    def end_section(self, name: str) -> None:
+        self._stop_progress()
+        if self.github and self._group_open:
+            self._command("::endgroup::")
+            self._group_open = False
+        elif self.gitlab:
+            self._command(_ci.gitlab_section_end(name))
+
+    # ---- Reporter protocol --------------------------------------------------
+    def debug(self, message: str) -> None:
+        if self.verbosity >= 1:
+            self._err(f"debug: {message}")
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self._err(message)
+
+    def warning(self, message: str) -> None:
+        if self.github:
+            self._command(_ci.workflow_command("warning", message, title="trustpub"))
+        self._err(f"warning: {message}")
+
+    def file_started(self, filename: str, size: int) -> None:
+        if self.quiet:
+            return
+        if self.rich:
+            with self._lock:
+                progress = self._ensure_progress()
+                self._tasks[filename] = progress.add_task(filename, total=size or None)
+        else:
+            self._err(f"uploading {filename} ({human_size(size)})")
+
+    def file_progress(self, filename: str, sent: int) -> None:
+        if self.rich and not self.quiet:
+            with self._lock:
+                task = self._tasks.get(filename)
+                if task is not None and self._progress is not None:
+                    self._progress.advance(task, sent)
+
+    def file_finished(self, filename: str, status: str) -> None:
+        if self.quiet:
+            return
+        if self.rich:
+            with self._lock:
+                task = self._tasks.pop(filename, None)
+                if task is not None and self._progress is not None:
+                    self._progress.remove_task(task)
+        self._err(f"{filename}: {_STATUS_MARK.get(status, status)}")
+
+    def _ensure_progress(self) -> Any:
+        if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+        return self._progress
+
+    def _stop_progress(self) -> None:
+        with self._lock:
+            if self._progress is not None:
+                self._progress.stop()
+                self._progress = None
+                self._tasks.clear()
+
+    # ---- results --------------------------------------------------------------
+    def error(self, error: TrustpubError) -> None:
+        """The diagnosis of a failure: first, whole, on stderr (+ ``::error::`` on GitHub)."""
+        self._stop_progress()
+        if self.github:
+            body = "\n".join([*error.details, f"hint: {error.hint}" if error.hint else ""]).strip()
+            self._command(
+                _ci.workflow_command(
+                    "error", f"{error.message}\n{body}".strip(), title="trustpub publish"
+                )
+            )
+        text = error.diagnostics()
+        first, _, rest = text.partition("\n")
+        click.echo(f"error: {first}", err=True)
+        if rest:
+            click.echo(rest, err=True)
+
+    def finish(self, result: PublishResult) -> None:
+        """Summary table, JSON document, CI files, in that order."""
+        self._stop_progress()
+        if result.error is not None:
+            self.error(result.error)
+        if result.interrupted:
+            click.echo("error: interrupted; the summary shows what was uploaded", err=True)
+        for note in result.notes:
+            if self.verbosity >= 1 or result.dry_run or result.error is not None:
+                self._err(note)
+        if self.json_output:
+            click.echo(json.dumps(result_document(result), indent=2))
+        elif not self.quiet or not result.ok:
+            self._summary(result)
+        elif self.quiet:
+            click.echo(result.release_url or result.project_url or "")
+        self.write_ci_files(result, None)
+
+    def finish_error(self, error: TrustpubError, *, repository: str | None) -> None:
+        """An error raised before any file was known: diagnosis, JSON, CI files."""
+        self.error(error)
+        if self.json_output:
+            click.echo(json.dumps(early_error_document(error, repository=repository), indent=2))
+        self.write_ci_files(None, error)
+
+    def write_ci_files(self, result: PublishResult | None, error: TrustpubError | None) -> None:
+        if not self.github:
+            return
+        try:
+            _ci.write_outputs(github_outputs(result), self.env)
+            _ci.append_step_summary(step_summary(result, error), self.env)
+        except OSError as exc:
+            click.echo(f"warning: could not write GitHub step files: {exc}", err=True)
+
+    def _summary(self, result: PublishResult) -> None:
+        heading = "Dry run: nothing was minted or uploaded" if result.dry_run else "Summary"
+        where = f"{result.repository} ({result.upload_url})"
+        mode = "trusted publishing" if result.trusted_publishing else "API token"
+        if result.dry_run and result.claims:
+            click.echo("OIDC token claims (no secrets):", err=True)
+            for name, value in result.claims:
+                click.echo(f"  {name} = {value}", err=True)
+        if sys.stdout.isatty() and self.rich:
+            self._rich_summary(result, heading, where, mode)
+            return
+        click.echo(f"{heading}: {where}, {mode} ({result.identity})")
+        for outcome in result.files:
+            click.echo("  " + _plain_row(outcome))
+        if result.release_url or result.project_url:
+            click.echo(f"  {result.release_url or result.project_url}")
+
+    def _rich_summary(self, result: PublishResult, heading: str, where: str, mode: str) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{heading}: {where}", caption=f"{mode} ({result.identity})")
+        for column in ("File", "Size", "SHA-256", "Status", "URL"):
+            table.add_column(column, justify="right" if column == "Size" else "left")
+        for outcome in result.files:
+            status = _STATUS_MARK.get(outcome.status, outcome.status)
+            if outcome.message:
+                status += f": {outcome.message}"
+            table.add_row(
+                outcome.filename,
+                human_size(outcome.size),
+                outcome.sha256[:16],
+                status,
+                outcome.url,
+            )
+        Console(file=sys.stdout).print(table)
+        if result.release_url or result.project_url:
+            click.echo(result.release_url or result.project_url)
+
+
+def _plain_row(outcome: FileOutcome) -> str:
+    status = _STATUS_MARK.get(outcome.status, outcome.status)
+    if outcome.message:
+        status += f" ({outcome.message})"
+    parts = [outcome.filename, human_size(outcome.size), f"sha256={outcome.sha256}", status]
+    if outcome.url:
+        parts.append(outcome.url)
+    return "  ".join(parts)
+
+
+__all__ = [
+    "Renderer",
+    "early_error_document",
+    "error_document",
+    "github_outputs",
+    "human_size",
+    "raw_stderr",
+    "result_document",
+    "step_summary",
+]

@@ -1,0 +1,185 @@
+"""``trustpub publish``: upload distributions, with trusted publishing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from trustpub._secret import Secret
+from trustpub.cli._common import guarded, setup_logging, verbosity_options
+from trustpub.errors import TrustpubError
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, metavar="[PATHS]...")
+@click.option(
+    "-r",
+    "--repository",
+    default="pypi",
+    show_default=True,
+    envvar="TRUSTPUB_REPOSITORY",
+    show_envvar=True,
+    help="pypi, testpypi, or an upload URL (https://host/legacy/).",
+)
+@click.option(
+    "--trusted-publishing",
+    "mode",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    envvar="TRUSTPUB_TRUSTED_PUBLISHING",
+    show_envvar=True,
+    help="auto: use it in a supported CI unless a token is given; always: fail without it; "
+    "never: use --token or the keyring.",
+)
+@click.option(
+    "--token",
+    "token_text",
+    envvar="TRUSTPUB_TOKEN",
+    show_envvar=True,
+    metavar="TOKEN",
+    help="An API token (pypi-...) to upload with instead of trusted publishing.",
+)
+@click.option(
+    "--keyring/--no-keyring",
+    "use_keyring",
+    default=True,
+    show_default=True,
+    envvar="TRUSTPUB_KEYRING",
+    show_envvar=True,
+    help="Look up an API token in the system keyring (service = the upload URL, user __token__).",
+)
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    envvar="TRUSTPUB_SKIP_EXISTING",
+    show_envvar=True,
+    help="Skip files already on the index with identical contents.",
+)
+@click.option(
+    "--attestations/--no-attestations",
+    default=True,
+    show_default=True,
+    envvar="TRUSTPUB_ATTESTATIONS",
+    show_envvar=True,
+    help="Upload <dist>.*.attestation files found next to each distribution.",
+)
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    envvar="TRUSTPUB_CHECK",
+    show_envvar=True,
+    help="Validate metadata (and README rendering) before uploading anything.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1, max=32),
+    default=4,
+    show_default=True,
+    envvar="TRUSTPUB_JOBS",
+    show_envvar=True,
+    help="Parallel uploads (the first file always goes alone).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    envvar="TRUSTPUB_DRY_RUN",
+    show_envvar=True,
+    help="Check everything (identity, claims, files, what exists) without minting or uploading.",
+)
+@click.option(
+    "--json",
+    "json_output",
+    is_flag=True,
+    envvar="TRUSTPUB_JSON",
+    show_envvar=True,
+    help="Print one JSON result document on stdout (and nothing else there).",
+)
+@click.option(
+    "--oidc-token-env",
+    metavar="NAME",
+    envvar="TRUSTPUB_OIDC_TOKEN_ENV",
+    show_envvar=True,
+    help="Read the OIDC token from this environment variable (any CI).",
+)
+@click.option(
+    "--expect",
+    multiple=True,
+    metavar="KEY=VALUE",
+    envvar="TRUSTPUB_EXPECT",
+    show_envvar=True,
+    help="The publisher configured on the index (repeatable; e.g. workflow=release.yml); "
+    "checked against the claims before minting. Adds to [tool.trustpub.publisher].",
+)
+@verbosity_options
+def publish(
+    paths: tuple[str, ...],
+    repository: str,
+    mode: str,
+    token_text: str | None,
+    use_keyring: bool,
+    skip_existing: bool,
+    attestations: bool,
+    check: bool,
+    jobs: int,
+    dry_run: bool,
+    json_output: bool,
+    oidc_token_env: str | None,
+    expect: tuple[str, ...],
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Upload distributions (files, directories or globs; default dist/*).
+
+    In a supported CI job the job's OIDC identity is exchanged for a
+    short-lived upload token, which is burned after the upload. Exit codes
+    are listed in the README.
+    """
+    token = Secret(token_text) if token_text else None
+    del token_text
+    from trustpub.cli._render import Renderer
+
+    renderer = Renderer(verbosity=verbose, quiet=quiet, json_output=json_output)
+
+    def on_error(error: TrustpubError) -> None:
+        renderer.finish_error(error, repository=repository)
+
+    with guarded(verbose >= 1, on_error=on_error):
+        setup_logging(verbose)
+        if token is not None:
+            renderer.mask(token)
+        from trustpub.publish import PublishRequest
+        from trustpub.publish import publish as run_publish
+
+        request = PublishRequest(
+            paths=paths or ("dist/*",),
+            repository=repository,
+            mode=mode,  # type: ignore[arg-type]
+            token=token,
+            use_keyring=use_keyring,
+            skip_existing=skip_existing,
+            attestations=attestations,
+            check=check,
+            jobs=jobs,
+            dry_run=dry_run,
+            oidc_token_env=oidc_token_env or None,
+            expect=expect,
+            pyproject=Path("pyproject.toml"),
+        )
+        renderer.begin_section("trustpub_publish", f"trustpub publish to {repository}")
+        try:
+            result = run_publish(
+                request, env=os.environ, reporter=renderer, on_secret=renderer.mask
+            )
+        finally:
+            renderer.end_section("trustpub_publish")
+        renderer.finish(result)
+        if int(result.exit_code) != 0:
+            raise SystemExit(int(result.exit_code))
+
+
+__all__ = ["publish"]

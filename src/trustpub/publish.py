@@ -1,0 +1,744 @@
+"""``trustpub publish`` as a function: resolve, validate, identify, exchange, upload, burn.
+
+The orchestration returns a :class:`PublishResult` and raises
+:class:`~trustpub.errors.TrustpubError` subclasses; it never prints. Progress
+goes to a :class:`~trustpub.reporter.Reporter`; every secret it obtains (the
+API token, the OIDC token, each minted token) is handed to ``on_secret``
+*before* anything else can mention it, so the CLI can mask it on GitHub.
+
+Order of a run (nothing is uploaded unless every step before the upload
+succeeds):
+
+1. resolve the repository;
+2. collect and validate **all** distributions;
+3. pick the credential: trusted publishing (``auto``/``always``) from the
+   detected CI identity, or ``--token``, or the keyring;
+4. with trusted publishing and a declared publisher (``[tool.trustpub.publisher]``
+   or ``--expect``), compare the OIDC claims with it *before* minting, so a
+   mismatch costs no token;
+5. ``--dry-run`` stops before minting (after the OIDC token, preflight and the
+   existing-file check): no mint, no upload;
+6. upload, then burn the minted token.
+
+Errors before the upload are raised. Once distributions are known, failures of
+later steps are returned in :attr:`PublishResult.error` together with each
+file's status, so the CLI can print the same summary in every case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import httpx
+
+from trustpub._secret import Secret
+from trustpub.errors import (
+    ExchangeError,
+    ExitCode,
+    IdentityError,
+    TrustpubError,
+    UploadError,
+    UsageError,
+)
+from trustpub.reporter import NULL_REPORTER, Reporter
+from trustpub.repository import IndexTarget, normalize_name, resolve_repository
+
+if TYPE_CHECKING:
+    from trustpub.exchange import TrustedPublisher, UploadCredential
+    from trustpub.oidc.claims import DecodedToken
+    from trustpub.oidc.preflight import Finding
+    from trustpub.oidc.publishers import Publisher
+    from trustpub.oidc.rules import Comparison
+    from trustpub.providers import Detection
+    from trustpub.upload import Distribution, Uploader, UploadReport
+
+Mode = Literal["auto", "always", "never"]
+MODES: tuple[str, ...] = ("auto", "always", "never")
+
+SUPPORTED_CI = "GitHub Actions, GitLab CI/CD, Google Cloud or ActiveState"
+
+TOKEN_USERNAME = "__token__"  # noqa: S105 - the fixed user name for token uploads
+
+SecretCallback = Callable[[Secret], None]
+KeyringLookup = Callable[[str, str], "str | None"]
+DetectFunction = Callable[..., "Detection | None"]
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """Everything ``trustpub publish`` was asked to do (already parsed)."""
+
+    paths: tuple[str, ...] = ("dist/*",)
+    repository: str = "pypi"
+    mode: Mode = "auto"
+    token: Secret | None = None
+    use_keyring: bool = True
+    skip_existing: bool = False
+    attestations: bool = True
+    check: bool = True
+    jobs: int = 4
+    dry_run: bool = False
+    oidc_token_env: str | None = None
+    expect: tuple[str, ...] = ()
+    pyproject: Path | None = Path("pyproject.toml")
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One file's line in the summary (the JSON ``files`` entries)."""
+
+    filename: str
+    size: int
+    sha256: str
+    status: str
+    """``uploaded``, ``skipped``, ``failed``, ``not-attempted``; in a dry run
+    ``would-upload``, ``would-skip`` or ``conflict``."""
+    url: str = ""
+    message: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "filename": self.filename,
+            "size": self.size,
+            "sha256": self.sha256,
+            "status": self.status,
+            "url": self.url,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish run did (or, with ``dry_run``, would do)."""
+
+    repository: str
+    upload_url: str
+    trusted_publishing: bool
+    provider: str | None
+    identity: str
+    """Which credential: the CI identity description, ``--token`` or the keyring."""
+    files: tuple[FileOutcome, ...]
+    project_url: str | None
+    release_url: str | None
+    ok: bool
+    error: TrustpubError | None = None
+    dry_run: bool = False
+    interrupted: bool = False
+    claims: tuple[tuple[str, str], ...] = ()
+    """Non-secret claims of the OIDC token (shown in dry runs)."""
+    notes: tuple[str, ...] = ()
+    """Preflight findings and publisher-comparison lines."""
+    skipped_paths: tuple[tuple[str, str], ...] = ()
+    minted: int = 0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if self.error is not None:
+            return self.error.exit_code
+        return ExitCode.OK if self.ok else ExitCode.FAILURE
+
+
+# Claims worth showing: they decide the publisher match and hold no secret.
+SHOWN_CLAIMS = (
+    "iss",
+    "aud",
+    "sub",
+    "repository",
+    "repository_owner",
+    "repository_owner_id",
+    "workflow_ref",
+    "job_workflow_ref",
+    "ref",
+    "environment",
+    "event_name",
+    "project_path",
+    "ci_config_ref_uri",
+    "email",
+    "email_verified",
+    "organization",
+    "project",
+    "actor",
+)
+
+
+def keyring_lookup(service: str, username: str) -> str | None:
+    """A password from the system keyring; None when there is none or no usable backend."""
+    import keyring
+    import keyring.errors
+
+    try:
+        value = keyring.get_password(service, username)
+    except keyring.errors.KeyringError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+class RecordingReporter:
+    """Forwards to another reporter and remembers each file's latest status."""
+
+    def __init__(self, inner: Reporter) -> None:
+        self.inner = inner
+        self.statuses: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def debug(self, message: str) -> None:
+        self.inner.debug(message)
+
+    def info(self, message: str) -> None:
+        self.inner.info(message)
+
+    def warning(self, message: str) -> None:
+        self.inner.warning(message)
+
+    def file_started(self, filename: str, size: int) -> None:
+        with self._lock:
+            self.statuses[filename] = "started"
+        self.inner.file_started(filename, size)
+
+    def file_progress(self, filename: str, sent: int) -> None:
+        self.inner.file_progress(filename, sent)
+
+    def file_finished(self, filename: str, status: str) -> None:
+        with self._lock:
+            self.statuses[filename] = status
+        self.inner.file_finished(filename, status)
+
+
+class SecretSink:
+    """Hands each distinct secret to ``on_secret`` exactly once."""
+
+    def __init__(self, on_secret: SecretCallback | None) -> None:
+        self._on_secret = on_secret
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, secret: Secret) -> None:
+        if self._on_secret is None or not secret:
+            return
+        with self._lock:
+            if secret.fingerprint in self._seen:
+                return
+            self._seen.add(secret.fingerprint)
+        self._on_secret(secret)
+
+
+def no_identity_error() -> IdentityError:
+    """``--trusted-publishing always`` outside a supported CI."""
+    return IdentityError(
+        "no trusted-publishing identity in this environment",
+        hint=(
+            f"trusted publishing needs a CI job on {SUPPORTED_CI}; on another CI pass the "
+            "variable holding its OIDC token with --oidc-token-env NAME; elsewhere use "
+            "--token or --trusted-publishing never"
+        ),
+        anchor="no-trusted-publishing-identity",
+    )
+
+
+def no_credential_error(target: IndexTarget, *, mode: str, keyring_used: bool) -> IdentityError:
+    """No API token anywhere (``never``), or no identity and no token (``auto``)."""
+    sources = "--token or TRUSTPUB_TOKEN"
+    if keyring_used:
+        sources += f", or the keyring (service {target.upload_url}, user {TOKEN_USERNAME})"
+    if mode == "never":
+        return IdentityError(
+            "no API token for --trusted-publishing never",
+            hint=f"give an API token via {sources}",
+            anchor="no-credentials",
+        )
+    return IdentityError(
+        "no credentials: not in a trusted-publishing CI job, and no API token given",
+        hint=(
+            f"run in a CI job on {SUPPORTED_CI} (or pass --oidc-token-env NAME), "
+            f"or give an API token via {sources}"
+        ),
+        anchor="no-credentials",
+    )
+
+
+def declared_publisher(request: PublishRequest, provider: str | None) -> Publisher | None:
+    """``[tool.trustpub.publisher]`` from pyproject.toml, overridden key by key by ``--expect``."""
+    from trustpub.oidc.publishers import Provider, load_declared_publisher, parse_expect
+
+    declared = None
+    if request.pyproject is not None:
+        declared = load_declared_publisher(request.pyproject)
+    if not request.expect:
+        return declared
+    known = {p.value for p in Provider}
+    return parse_expect(
+        list(request.expect), base=declared, provider=provider if provider in known else None
+    )
+
+
+def mismatch_error(comparison: Comparison, publisher: Publisher) -> ExchangeError:
+    """The claims would be refused by the declared publisher: stop before spending the token."""
+    from trustpub.oidc.diagnostics import comparison_lines
+
+    deciding = comparison.field or "claims"
+    fixes = [check.fix for check in comparison.checks if not check.ok and check.fix]
+    return ExchangeError(
+        f"the OIDC token does not match the declared publisher ({publisher.describe()}): "
+        f"{deciding} differs; nothing was minted or uploaded",
+        details=comparison_lines(comparison)
+        + ([f"PyPI would refuse with: {comparison.reason}"] if comparison.reason else []),
+        hint=fixes[0]
+        if fixes
+        else "make the publisher on the index and "
+        "[tool.trustpub.publisher] / --expect agree with this job",
+        anchor="publisher-mismatch",
+    )
+
+
+def project_urls(
+    target: IndexTarget, dists: Sequence[Distribution]
+) -> tuple[str | None, str | None]:
+    """The project page and (when all files share one version) the release page."""
+    names = {normalize_name(d.name) for d in dists}
+    if len(names) != 1:
+        return None, None
+    project = f"{target.index_url}/project/{names.pop()}/"
+    versions = {d.version for d in dists}
+    release = f"{project}{versions.pop()}/" if len(versions) == 1 else None
+    return project, release
+
+
+def _claim_lines(decoded: DecodedToken) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (name, str(decoded.claims[name])) for name in SHOWN_CLAIMS if name in decoded.claims
+    )
+
+
+def _finding_text(finding: Finding) -> str:
+    text = f"preflight {finding.severity}: {finding.message}"
+    return text + (f" (fix: {finding.fix})" if finding.fix else "")
+
+
+def _outcomes(
+    dists: Sequence[Distribution], status: str, message: str = ""
+) -> tuple[FileOutcome, ...]:
+    return tuple(FileOutcome(d.filename, d.size, d.sha256, status, "", message) for d in dists)
+
+
+class Publication:
+    """One run of ``trustpub publish``; see the module docstring for the order of steps."""
+
+    def __init__(
+        self,
+        request: PublishRequest,
+        *,
+        env: Mapping[str, str],
+        client: httpx.Client,
+        reporter: Reporter = NULL_REPORTER,
+        on_secret: SecretCallback | None = None,
+        keyring: KeyringLookup = keyring_lookup,
+        detect: DetectFunction | None = None,
+    ) -> None:
+        if request.mode not in MODES:
+            raise UsageError(
+                f"unknown --trusted-publishing mode {request.mode!r}",
+                hint="use auto, always or never",
+            )
+        if request.jobs < 1:
+            raise UsageError("--jobs must be at least 1", hint="use -j 1 for one upload at a time")
+        if request.token is not None and request.mode == "always":
+            raise UsageError(
+                "--token cannot be combined with --trusted-publishing always",
+                hint="drop --token (and TRUSTPUB_TOKEN) to publish with trusted publishing, "
+                "or use --trusted-publishing never to upload with the token",
+                anchor="token-with-trusted-publishing",
+            )
+        self.request = request
+        self.env = env
+        self.client = client
+        self.reporter = RecordingReporter(reporter)
+        self.secret_sink = SecretSink(on_secret)
+        self.keyring = keyring
+        self._detect = detect
+        self.target: IndexTarget | None = None
+        self.detection: Detection | None = None
+        self.skipped_paths: tuple[tuple[str, str], ...] = ()
+
+    # ---- steps ------------------------------------------------------------
+    def prepare(self) -> list[Distribution]:
+        """Resolve the repository, then collect and validate every distribution."""
+        from trustpub import upload
+
+        self.target = resolve_repository(self.request.repository)
+        self.reporter.debug(f"repository: {self.target.display} ({self.target.upload_url})")
+        collected = upload.collect(list(self.request.paths))
+        self.skipped_paths = tuple((str(path), why) for path, why in collected.skipped)
+        for path, why in self.skipped_paths:
+            self.reporter.warning(f"ignoring {path}: {why}")
+        dists = upload.validate(collected.files, check=self.request.check)
+        self.reporter.info(
+            f"{len(dists)} distribution{'s' if len(dists) != 1 else ''} ready: "
+            + ", ".join(d.filename for d in dists)
+        )
+        return dists
+
+    def detect(self) -> Detection | None:
+        """The CI identity, or None (``never``, or a token was given in ``auto``)."""
+        request = self.request
+        if request.mode == "never" or (request.mode == "auto" and request.token is not None):
+            return None
+        if self._detect is None:
+            from trustpub.providers import detect as detect_provider
+
+            self._detect = detect_provider
+        detection = self._detect(self.env, oidc_token_env=request.oidc_token_env)
+        if detection is None and request.mode == "always":
+            raise no_identity_error()
+        if detection is not None:
+            self.reporter.info(f"identity: {detection.description}")
+        self.detection = detection
+        return detection
+
+    def api_credential(self) -> UploadCredential:
+        """``--token``, else the keyring, else an :class:`IdentityError` explaining both."""
+        assert self.target is not None
+        if self.request.token is not None and self.request.token:
+            from trustpub.exchange import UploadCredential
+
+            self.secret_sink(self.request.token)
+            return UploadCredential(TOKEN_USERNAME, self.request.token, "token", None)
+        if self.request.use_keyring:
+            value = self.keyring(self.target.upload_url, TOKEN_USERNAME)
+            if value:
+                from trustpub.exchange import UploadCredential
+
+                secret = Secret(value)
+                self.secret_sink(secret)
+                self.reporter.info(
+                    f"using the API token from the keyring for {self.target.upload_url}"
+                )
+                return UploadCredential(TOKEN_USERNAME, secret, "keyring", None)
+        raise no_credential_error(
+            self.target, mode=self.request.mode, keyring_used=self.request.use_keyring
+        )
+
+    def _comparison_notes(
+        self, publisher: Publisher | None, decoded: DecodedToken
+    ) -> tuple[list[str], TrustpubError | None]:
+        """Compare the claims with the declared publisher: (lines, error when it would be refused)."""
+        if publisher is None:
+            return [], None
+        from trustpub.oidc.diagnostics import comparison_lines
+        from trustpub.oidc.rules import compare
+
+        comparison = compare(publisher, decoded.claims, issuer=decoded.issuer)
+        lines = comparison_lines(comparison)
+        if comparison.ok:
+            self.reporter.info(
+                f"the OIDC claims match the declared publisher ({publisher.describe()})"
+            )
+            return lines, None
+        return lines, mismatch_error(comparison, publisher)
+
+    # ---- the run ------------------------------------------------------------
+    def run(self) -> PublishResult:
+        dists = self.prepare()
+        assert self.target is not None
+        detection = self.detect()
+        publisher = (
+            declared_publisher(self.request, detection.provider) if detection is not None else None
+        )
+        try:
+            if detection is None:
+                return self._run_with_token(dists)
+            return self._run_trusted(dists, detection, publisher)
+        except TrustpubError as error:
+            return self._failed(dists, error, trusted=detection is not None)
+
+    def _failed(
+        self, dists: Sequence[Distribution], error: TrustpubError, *, trusted: bool
+    ) -> PublishResult:
+        assert self.target is not None
+        project, release = project_urls(self.target, dists)
+        return PublishResult(
+            repository=self.target.display,
+            upload_url=self.target.upload_url,
+            trusted_publishing=trusted,
+            provider=self.detection.provider if self.detection else None,
+            identity=self.detection.description if self.detection else "API token",
+            files=_outcomes(dists, "not-attempted"),
+            project_url=project,
+            release_url=release,
+            ok=False,
+            error=error,
+            dry_run=self.request.dry_run,
+            skipped_paths=self.skipped_paths,
+        )
+
+    def _uploader(self, credential: Callable[[], UploadCredential]) -> Uploader:
+        from trustpub.upload import Uploader
+
+        assert self.target is not None
+        return Uploader(
+            self.target,
+            credential,
+            client=self.client,
+            jobs=self.request.jobs,
+            skip_existing=self.request.skip_existing,
+            attestations=self.request.attestations,
+            reporter=self.reporter,
+        )
+
+    def _dry_files(
+        self, dists: Sequence[Distribution], credential: Callable[[], UploadCredential]
+    ) -> tuple[tuple[FileOutcome, ...], TrustpubError | None]:
+        uploader = self._uploader(credential)
+        existing = uploader.check_existing(dists)
+        outcomes = []
+        conflicts = []
+        for d in dists:
+            state = existing.get(d.filename, "absent")
+            if state == "identical":
+                status = "would-skip" if self.request.skip_existing else "would-upload"
+                message = "an identical file is already on the index"
+            elif state == "different":
+                status, message = (
+                    "conflict",
+                    "a different file with this name is already on the index",
+                )
+                conflicts.append(d.filename)
+            else:
+                status, message = "would-upload", ""
+            outcomes.append(FileOutcome(d.filename, d.size, d.sha256, status, "", message))
+        error: TrustpubError | None = None
+        if conflicts:
+            error = UploadError(
+                f"{len(conflicts)} file(s) already exist on the index with different contents: "
+                + ", ".join(conflicts),
+                hint="a file name can be used only once on an index; bump the version and rebuild",
+                anchor="file-already-exists",
+            )
+        return tuple(outcomes), error
+
+    def _run_with_token(self, dists: Sequence[Distribution]) -> PublishResult:
+        assert self.target is not None
+        credential = self.api_credential()
+        identity = "API token (--token)" if credential.source == "token" else "API token (keyring)"
+        self.reporter.info(f"credential: {identity}")
+        if self.request.dry_run:
+            files, error = self._dry_files(dists, lambda: credential)
+            return self._result(
+                dists, files, trusted=False, identity=identity, error=error, dry=True
+            )
+        report = self._upload(dists, lambda: credential)
+        return self._from_report(dists, report, trusted=False, identity=identity)
+
+    def _run_trusted(
+        self, dists: Sequence[Distribution], detection: Detection, publisher: Publisher | None
+    ) -> PublishResult:
+        from trustpub.exchange import TrustedPublisher
+
+        assert self.target is not None
+        notes: list[str] = []
+
+        def before_mint(decoded: DecodedToken) -> None:
+            if not notes:
+                for finding in self._preflight(detection, decoded, None):
+                    if finding.severity != "info":
+                        self.reporter.warning(_finding_text(finding))
+            lines, error = self._comparison_notes(publisher, decoded)
+            notes[:] = lines or ["(no publisher declared)"]
+            if error is not None:
+                raise error
+
+        exchange = TrustedPublisher(
+            self.target,
+            _masking(detection, self.secret_sink),
+            client=self.client,
+            reporter=self.reporter,
+            before_mint=before_mint,
+        )
+        if self.request.dry_run:
+            return self._dry_trusted(dists, exchange, detection, publisher)
+
+        def credential() -> UploadCredential:
+            value = exchange.credential()
+            self.secret_sink(value.password)
+            return value
+
+        try:
+            # Mint before the first upload: a refusal is reported as itself, not per file.
+            credential()
+            report = self._upload(dists, credential)
+        finally:
+            if exchange.minted_count:
+                exchange.burn()
+        result = self._from_report(dists, report, trusted=True, identity=detection.description)
+        shown = tuple(line for line in notes if line != "(no publisher declared)")
+        return dataclasses.replace(result, notes=shown, minted=exchange.minted_count)
+
+    def _preflight(
+        self, detection: Detection, decoded: DecodedToken, audience: str | None
+    ) -> list[Finding]:
+        import time
+
+        from trustpub.oidc.preflight import preflight
+
+        return preflight(detection.provider, decoded, self.env, audience=audience, now=time.time())
+
+    def _dry_trusted(
+        self,
+        dists: Sequence[Distribution],
+        exchange: TrustedPublisher,
+        detection: Detection,
+        publisher: Publisher | None,
+    ) -> PublishResult:
+        audience = exchange.audience()
+        self.reporter.info(f"audience: {audience}")
+        _token, decoded = exchange.oidc_token()
+        claims = _claim_lines(decoded)
+        findings = self._preflight(detection, decoded, audience)
+        notes = [_finding_text(finding) for finding in findings]
+        blockers = [finding for finding in findings if finding.blocks]
+        lines, mismatch = self._comparison_notes(publisher, decoded)
+        notes.extend(lines)
+        if blockers and mismatch is None:
+            first = blockers[0]
+            mismatch = IdentityError(
+                f"preflight: {first.message}",
+                hint=first.fix,
+                details=[_finding_text(finding) for finding in blockers[1:]],
+                anchor=first.id,
+            )
+
+        def no_credential() -> UploadCredential:
+            raise UsageError("a dry run never mints a token")  # pragma: no cover - guard
+
+        files, conflict = self._dry_files(dists, no_credential)
+        result = self._result(
+            dists,
+            files,
+            trusted=True,
+            identity=detection.description,
+            error=mismatch or conflict,
+            dry=True,
+        )
+        return dataclasses.replace(result, claims=claims, notes=tuple(notes))
+
+    def _upload(
+        self, dists: Sequence[Distribution], credential: Callable[[], UploadCredential]
+    ) -> tuple[UploadReport | None, bool]:
+        """Upload; returns (report, interrupted). SIGINT stops cleanly with a partial report."""
+        uploader = self._uploader(credential)
+        try:
+            return uploader.upload(dists), False
+        except KeyboardInterrupt:
+            return uploader.last_report, True
+
+    def _from_report(
+        self,
+        dists: Sequence[Distribution],
+        outcome: tuple[UploadReport | None, bool],
+        *,
+        trusted: bool,
+        identity: str,
+    ) -> PublishResult:
+        report, interrupted = outcome
+        if report is None:
+            files = _outcomes(dists, "not-attempted", "interrupted before this file")
+            ok = False
+            error = None
+        else:
+            files = tuple(
+                FileOutcome(r.filename, r.size, r.sha256, r.status, r.url or "", r.message or "")
+                for r in report.results
+            )
+            ok = report.ok and not interrupted
+            error = report.error
+        result = self._result(dists, files, trusted=trusted, identity=identity, error=error, ok=ok)
+        return dataclasses.replace(result, interrupted=interrupted) if interrupted else result
+
+    def _result(
+        self,
+        dists: Sequence[Distribution],
+        files: tuple[FileOutcome, ...],
+        *,
+        trusted: bool,
+        identity: str,
+        error: TrustpubError | None,
+        dry: bool = False,
+        ok: bool | None = None,
+    ) -> PublishResult:
+        assert self.target is not None
+        project, release = project_urls(self.target, dists)
+        return PublishResult(
+            repository=self.target.display,
+            upload_url=self.target.upload_url,
+            trusted_publishing=trusted,
+            provider=self.detection.provider if self.detection else None,
+            identity=identity,
+            files=files,
+            project_url=project,
+            release_url=release,
+            ok=(error is None) if ok is None else (ok and error is None),
+            error=error,
+            dry_run=dry,
+            skipped_paths=self.skipped_paths,
+        )
+
+
+def _masking(detection: Detection, sink: SecretSink) -> Detection:
+    """The same detection, whose fetched OIDC tokens reach ``sink`` before anyone else."""
+    fetcher = detection.fetcher
+
+    def fetch(audience: str, client: httpx.Client | None) -> Secret:
+        token = fetcher(audience, client)
+        sink(token)
+        return token
+
+    return dataclasses.replace(detection, fetcher=fetch)
+
+
+def publish(
+    request: PublishRequest,
+    *,
+    env: Mapping[str, str],
+    reporter: Reporter = NULL_REPORTER,
+    on_secret: SecretCallback | None = None,
+    client: httpx.Client | None = None,
+    keyring: KeyringLookup = keyring_lookup,
+) -> PublishResult:
+    """Run one publication; see :class:`Publication`."""
+    from trustpub._http import make_client
+
+    own = client is None
+    http = make_client(max_connections=max(4, request.jobs * 2)) if client is None else client
+    try:
+        return Publication(
+            request,
+            env=env,
+            client=http,
+            reporter=reporter,
+            on_secret=on_secret,
+            keyring=keyring,
+        ).run()
+    finally:
+        if own:
+            http.close()
+
+
+__all__ = [
+    "MODES",
+    "FileOutcome",
+    "Publication",
+    "PublishRequest",
+    "PublishResult",
+    "SecretSink",
+    "keyring_lookup",
+    "no_credential_error",
+    "no_identity_error",
+    "project_urls",
+    "publish",
+]
