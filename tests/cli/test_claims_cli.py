@@ -198,7 +198,7 @@ def test_json_document(tmp_path: Path) -> None:
     }
     assert document["findings"] == [
         {
-            "id": "wrong-audience",
+            "id": "oidc-token-audience",
             "severity": "blocker",
             "message": "the token's audience is 'pypi' but the index expects 'testpypi'",
             "fix": "request the token for audience 'testpypi' (pypi for PyPI, testpypi for TestPyPI)",
@@ -240,7 +240,7 @@ def test_expired_token_blocks(tmp_path: Path) -> None:
     result = invoke("--token-file", write_token(tmp_path / "t.jwt", token))
     assert result.exit_code == 1
     assert re.search(r"^  validity: EXPIRED \d+ s ago$", result.output, re.MULTILINE)
-    assert re.search(r"BLOCKER \[token-expired\] the token expired \d+ s ago", result.output)
+    assert re.search(r"BLOCKER \[oidc-token-expired\] the token expired \d+ s ago", result.output)
 
 
 def test_token_from_stdin(tmp_path: Path) -> None:
@@ -276,7 +276,7 @@ def test_no_identity_outside_ci_exits_1() -> None:
     result = invoke("--json")
     assert result.exit_code == 1
     document = json.loads(result.output)
-    assert [f["id"] for f in document["findings"]] == ["no-identity"]
+    assert [f["id"] for f in document["findings"]] == ["no-trusted-publishing-identity"]
     assert document["claims"] is None
 
 

@@ -128,7 +128,7 @@ def test_gitlab_without_id_tokens_prints_the_yaml() -> None:
         audience="testpypi",
         now=NOW,
     )
-    assert ids(findings) == [("gitlab-missing-id-tokens", "blocker")]
+    assert ids(findings) == [("gitlab-missing-id-token", "blocker")]
     assert findings[0].fix == (
         "add to the publishing job in .gitlab-ci.yml:\n"
         "id_tokens:\n  TESTPYPI_ID_TOKEN:\n    aud: testpypi"
@@ -232,10 +232,10 @@ def test_activestate_builder() -> None:
 
 def test_timing() -> None:
     expiring = preflight("github", gh_token(exp=NOW + 20), GH_ENV, audience="pypi", now=NOW)
-    assert ids(expiring) == [("token-expiring", "warning")]
+    assert ids(expiring) == [("oidc-token-expiring", "warning")]
     assert expiring[0].message == "the token expires in 20 s"
     expired = preflight("github", gh_token(exp=NOW - 5), GH_ENV, audience="pypi", now=NOW)
-    assert ids(expired) == [("token-expired", "blocker")]
+    assert ids(expired) == [("oidc-token-expired", "blocker")]
     assert expired[0].message == "the token expired 5 s ago"
     skew = preflight("github", gh_token(iat=NOW + 31), GH_ENV, audience="pypi", now=NOW)
     assert ids(skew) == [("clock-skew", "blocker")]
@@ -246,18 +246,18 @@ def test_timing() -> None:
     nbf = preflight("github", gh_token(nbf=NOW + 100), GH_ENV, audience="pypi", now=NOW)
     assert nbf[0].message.startswith("the token's nbf is 100 s in the future")
     bare = DecodedToken({}, {"iss": GH_ISS, "aud": "pypi", "environment": "x"})
-    assert {f.id for f in preflight("github", bare, GH_ENV, audience="pypi", now=NOW)} == {
-        "token-no-expiry",
-        "token-no-iat",
-    }
+    assert [f.id for f in preflight("github", bare, GH_ENV, audience="pypi", now=NOW)] == [
+        "oidc-token-incomplete",
+        "oidc-token-incomplete",
+    ]
 
 
 def test_audience() -> None:
     wrong = preflight("github", gh_token(), GH_ENV, audience="testpypi", now=NOW)
-    assert ids(wrong) == [("wrong-audience", "blocker")]
+    assert ids(wrong) == [("oidc-token-audience", "blocker")]
     assert wrong[0].message == "the token's audience is 'pypi' but the index expects 'testpypi'"
     listed = preflight("github", gh_token(aud=["pypi", "other"]), GH_ENV, audience="pypi", now=NOW)
-    assert ids(listed) == [("audience-list", "blocker")]
+    assert ids(listed) == [("oidc-token-audience", "blocker")]
     unknown_index = preflight("github", gh_token(aud="custom"), GH_ENV, audience=None, now=NOW)
     assert unknown_index == []
 
@@ -269,6 +269,6 @@ def test_unknown_issuer() -> None:
     findings = preflight("env", circle, {}, audience="pypi", now=NOW)
     assert ids(findings) == [("unknown-issuer", "blocker")]
     assert ids(preflight("env", circle, {}, audience="custom", now=NOW)) == [
-        ("wrong-audience", "blocker"),
+        ("oidc-token-audience", "blocker"),
         ("unknown-issuer", "warning"),
     ]

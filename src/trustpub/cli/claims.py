@@ -483,7 +483,7 @@ def claims(
                 elif not problems:
                     problems.append(
                         Finding(
-                            "no-identity",
+                            "no-trusted-publishing-identity",
                             "blocker",
                             "no CI or cloud OIDC identity was detected here",
                             "run in a supported CI job (GitHub Actions, GitLab CI/CD, Google "

@@ -206,7 +206,7 @@ def _gitlab_findings(
     if token is None and _true(env, "GITLAB_CI") and not env.get(gitlab_token_variable(aud)):
         findings.append(
             Finding(
-                "gitlab-missing-id-tokens",
+                "gitlab-missing-id-token",
                 "blocker",
                 f"GitLab CI/CD gives this job no OIDC token for '{aud}': "
                 f"{gitlab_token_variable(aud)} is not set",
@@ -320,7 +320,7 @@ def _timing_findings(token: DecodedToken, now: float) -> list[Finding]:
     if exp is None:
         findings.append(
             Finding(
-                "token-no-expiry",
+                "oidc-token-incomplete",
                 "blocker",
                 "the token has no exp claim; PyPI requires iss, iat, exp and aud",
                 "use the CI provider's OIDC token, not a hand-made one",
@@ -329,7 +329,7 @@ def _timing_findings(token: DecodedToken, now: float) -> list[Finding]:
     elif exp <= now:
         findings.append(
             Finding(
-                "token-expired",
+                "oidc-token-expired",
                 "blocker",
                 f"the token expired {int(now - exp)} s ago",
                 "fetch a fresh token right before publishing (or this machine's clock is ahead)",
@@ -338,7 +338,7 @@ def _timing_findings(token: DecodedToken, now: float) -> list[Finding]:
     elif exp - now < EXPIRY_MARGIN:
         findings.append(
             Finding(
-                "token-expiring",
+                "oidc-token-expiring",
                 "warning",
                 f"the token expires in {int(exp - now)} s",
                 "fetch the token right before the exchange",
@@ -359,7 +359,7 @@ def _timing_findings(token: DecodedToken, now: float) -> list[Finding]:
     if token.issued_at is None:
         findings.append(
             Finding(
-                "token-no-iat",
+                "oidc-token-incomplete",
                 "blocker",
                 "the token has no iat claim; PyPI requires iss, iat, exp and aud",
                 "use the CI provider's OIDC token, not a hand-made one",
@@ -373,7 +373,7 @@ def _audience_findings(token: DecodedToken, audience: str | None) -> list[Findin
     if isinstance(aud, list):
         return [
             Finding(
-                "audience-list",
+                "oidc-token-audience",
                 "blocker",
                 f"the token has several audiences ({claim_text(aud)}); PyPI accepts exactly one",
                 f"request the token for the single audience '{audience or 'pypi'}'",
@@ -382,7 +382,7 @@ def _audience_findings(token: DecodedToken, audience: str | None) -> list[Findin
     if not isinstance(aud, str):
         return [
             Finding(
-                "wrong-audience",
+                "oidc-token-audience",
                 "blocker",
                 "the token has no aud claim",
                 f"request the token for audience '{audience or 'pypi'}'",
@@ -391,7 +391,7 @@ def _audience_findings(token: DecodedToken, audience: str | None) -> list[Findin
     if audience is not None and aud != audience:
         return [
             Finding(
-                "wrong-audience",
+                "oidc-token-audience",
                 "blocker",
                 f"the token's audience is '{aud}' but the index expects '{audience}'",
                 f"request the token for audience '{audience}' (pypi for PyPI, testpypi for "
