@@ -86,8 +86,17 @@ def upload_fields(path: Path) -> dict[str, str]:
         "version": version,
         "filetype": filetype,
         "pyversion": pyversion,
-        "sha256_digest": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sha256_digest": file_sha256(path),
     }
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (big test files stay out of memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def serve_command(state_dir: Path, ready_file: Path, *args: str) -> list[str]:
@@ -348,6 +357,7 @@ __all__ = [
     "STARTUP_TIMEOUT",
     "Sandbox",
     "SandboxFactory",
+    "file_sha256",
     "fingerprint",
     "running_sandbox",
     "serve_command",
