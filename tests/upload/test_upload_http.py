@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest_httpx import HTTPXMock
 
 from fixtures_dists import make_release, make_wheel
@@ -702,3 +704,39 @@ def test_file_changed_after_validation(
         f"{dist.filename}: the file changed while it was being uploaded "
         f"({dist.size} bytes when validated, now more)"
     )
+
+
+@given(
+    fields=st.lists(
+        st.tuples(
+            st.sampled_from(["summary", "classifiers", "requires_dist", "description"]),
+            st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
+        ),
+        max_size=8,
+    ),
+    data=st.binary(max_size=3000),
+    chunk_size=st.integers(min_value=1, max_value=1024),
+)
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_multipart_round_trips(
+    tmp_path: Path, fields: list[tuple[str, str]], data: bytes, chunk_size: int
+) -> None:
+    path = tmp_path / "f.whl"
+    path.write_bytes(data)
+    sent: list[int] = []
+    body = MultipartBody(
+        fields,
+        path=path,
+        filename="f.whl",
+        size=len(data),
+        chunk_size=chunk_size,
+        on_chunk=sent.append,
+    )
+    request = httpx.Request("POST", UPLOAD, content=b"".join(body), headers=body.headers)
+    assert len(request.content) == body.content_length
+    assert sum(sent) == len(data)
+    parsed = parse_form(request)
+    assert [(name, value) for name, value, _ in parsed[:-1]] == fields
+    assert parsed[-1] == ("content", data, "f.whl")

@@ -43,6 +43,9 @@ ABSENT = "absent"
 IDENTICAL = "identical"
 DIFFERENT = "different"
 
+UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=600.0)
+"""Per-request timeouts of an upload: the index may take minutes to answer after a large body."""
+
 MAX_RETRY_AFTER = 300.0
 """Longest ``Retry-After`` honoured, in seconds."""
 
@@ -195,6 +198,7 @@ class Uploader:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         chunk_size: int = CHUNK_SIZE,
+        timeout: httpx.Timeout = UPLOAD_TIMEOUT,
     ) -> None:
         self.target = target
         self.credential = credential
@@ -207,6 +211,7 @@ class Uploader:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.chunk_size = chunk_size
+        self.timeout = timeout
         self.last_report: UploadReport | None = None
         """The report of the last :meth:`upload`, also set when it was interrupted."""
         self._stop = threading.Event()
@@ -313,7 +318,9 @@ class Uploader:
         with self._lock:
             self._inflight.add(dist.filename)
         try:
-            return self.client.post(self.target.upload_url, content=body, headers=headers)
+            return self.client.post(
+                self.target.upload_url, content=body, headers=headers, timeout=self.timeout
+            )
         finally:
             with self._lock:
                 self._inflight.discard(dist.filename)
