@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 from packaging.requirements import Requirement
+from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
 
 Value = str | bool | float | None
@@ -269,7 +270,9 @@ class Annotation:
 _COMMAND = re.compile(r"^::(?P<name>[a-z-]+)(?: (?P<props>[^:]*))?::(?P<message>.*)$")
 
 
-def _unescape(text: str) -> str:
+def _unescape(text: str, *, property_value: bool = False) -> str:
+    if property_value:
+        text = text.replace("%3A", ":").replace("%2C", ",")
     return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
 
 
@@ -289,7 +292,7 @@ def parse_commands(stdout: str) -> tuple[list[Annotation], list[str]]:
             for item in (match.group("props") or "").split(","):
                 key, _, value = item.partition("=")
                 if key.strip():
-                    properties[key.strip()] = _unescape(value)
+                    properties[key.strip()] = _unescape(value, property_value=True)
             annotations.append(Annotation(name, message, properties))
     return annotations, masks
 
@@ -650,7 +653,9 @@ def repack_wheel(dist: metadata.Distribution, dest: Path) -> Path:
     tags = [
         line.split(":", 1)[1].strip() for line in wheel_info.splitlines() if line.startswith("Tag:")
     ]
-    tag = tags[0] if tags else "py3-none-any"
+    supported = {str(tag) for tag in sys_tags()}
+    usable = [tag for tag in tags if tag in supported]
+    tag = usable[0] if usable else "py3-none-any"
     name = re.sub(r"[-_.]+", "_", dist.metadata["Name"]).lower()
     target = dest / f"{name}-{dist.version}-{tag}.whl"
     record: list[str] = []

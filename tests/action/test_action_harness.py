@@ -99,14 +99,14 @@ def test_parse_key_values_with_heredoc() -> None:
 
 def test_parse_commands() -> None:
     annotations, masks = parse_commands(
-        "plain\n::add-mask::s3cr3t\n::error title=trustpub,file=x::bad%0Asecond line\n::warning::w\n"
+        "plain\n::add-mask::s3cr3t\n::error title=a%3A b%2C c,file=x::bad%0Asecond line\n::warning::w\n"
     )
     assert masks == ["s3cr3t"]
     assert [(a.level, a.message) for a in annotations] == [
         ("error", "bad\nsecond line"),
         ("warning", "w"),
     ]
-    assert annotations[0].properties == {"title": "trustpub", "file": "x"}
+    assert annotations[0].properties == {"title": "a: b, c", "file": "x"}
 
 
 def _write_action(directory: Path, text: str) -> Path:

@@ -1,0 +1,269 @@
+"""The real action.yml and .gitlab-ci-template.yml, run locally against the sandbox index.
+
+The composite steps run through tests/helpers_actions.py (a small runner imitation) in a
+job environment from ``trustpub sandbox env``. pip installs trustpub from this checkout
+with no network: its dependencies come from wheels repacked from the test environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from fixtures_dists import make_release
+from helpers_actions import (
+    ActionRun,
+    offline_pip_env,
+    offline_wheelhouse,
+    run_action,
+    run_gitlab_job,
+)
+from helpers_env import sandbox_env
+from helpers_sandbox import Sandbox, unique_name
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        importlib.util.find_spec("trustpub.publish") is None,
+        reason="trustpub.publish (the publish command) is not written yet",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """trustpub's runtime dependencies and build backend, plus a trustpub wheel, offline."""
+    runtime = [
+        text
+        for text in metadata.requires("trustpub") or []
+        if Requirement(text).marker is None or "extra" not in str(Requirement(text).marker)
+    ]
+    house = offline_wheelhouse(tmp_path_factory.mktemp("wheelhouse"), [*runtime, "hatchling"])
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(house), str(ROOT)],
+        env={**os.environ, **offline_pip_env(house)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    return house
+
+
+def _base_env(wheelhouse: Path, path: str) -> dict[str, str]:
+    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env["PATH"] = path
+    env.update(offline_pip_env(wheelhouse))
+    return env
+
+
+def _python_path() -> str:
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def _path_without_python(tmp_path: Path) -> str:
+    """A PATH with the shell tools the action needs and no python at all."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("bash", "sh", "mktemp", "tr", "cat", "env", "dirname", "basename", "uname"):
+        for directory in ("/usr/bin", "/bin"):
+            source = Path(directory) / name
+            if source.exists():
+                (tools / name).symlink_to(source)
+                break
+    return str(tools)
+
+
+def _github_job(sandbox: Sandbox, name: str, workflow: str) -> dict[str, str]:
+    return sandbox_env(
+        sandbox,
+        "github",
+        repository=f"octo/{name}",
+        workflow=workflow,
+        environment="pypi",
+        ref="refs/tags/v1.0.0",
+        event="release",
+    )
+
+
+def _run(
+    sandbox: Sandbox,
+    wheelhouse: Path,
+    tmp_path: Path,
+    job: dict[str, str],
+    path: str,
+    **inputs: str,
+) -> ActionRun:
+    return run_action(
+        ROOT,
+        inputs={"repository-url": sandbox.upload_url, **inputs},
+        env={**_base_env(wheelhouse, path), **sandbox.env(), **job},
+        workspace=tmp_path / "workspace",
+        runner_dir=tmp_path / "runner",
+    )
+
+
+def _no_secret_leaks(run: ActionRun, *secrets: str) -> None:
+    for step in run.steps:
+        for line in (step.stdout + step.stderr).splitlines():
+            if line.startswith("::add-mask::"):
+                continue
+            for secret in secrets:
+                assert secret not in line, f"a secret leaked in step {step.name!r}"
+
+
+def test_action_publishes_with_trusted_publishing(
+    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+) -> None:
+    name = unique_name("act")
+    sandbox.add_publisher(
+        provider="github",
+        repository=f"octo/{name}",
+        workflow="release.yml",
+        environment="pypi",
+        projects=[name],
+        pending=True,
+    )
+    dists = make_release(tmp_path / "workspace" / "dist", name, "1.0.0")
+    job = _github_job(sandbox, name, "release.yml")
+    run = _run(
+        sandbox,
+        wheelhouse,
+        tmp_path,
+        job,
+        _python_path(),
+        expect=f"repository=octo/{name}\n  workflow=release.yml\nenvironment=pypi\n",
+        **{"print-hash": "true"},
+    )
+    assert run.ok, run.stdout + run.stderr
+    assert not run.step("setup-python").stand_in
+    assert run.step("setup-python").skipped
+    files = json.loads(run.outputs["files"])
+    assert sorted(entry["filename"] for entry in files) == sorted(d.name for d in dists)
+    assert {entry["status"] for entry in files} == {"uploaded"}
+    assert run.outputs["trusted-publishing"] == "true"
+    assert name in run.outputs["project-url"]
+    assert "1.0.0" in run.outputs["release-url"]
+    assert "sha256" in run.step("publish").stdout  # print-hash
+    assert dists[0].name in run.summary
+    assert not [a for a in run.annotations if a.level == "error"]
+    with sandbox.client() as client:
+        page = client.get(f"/simple/{name}/")
+    assert page.status_code == 200
+    for dist in dists:
+        assert dist.name in page.text
+    _no_secret_leaks(run, job["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+
+
+def test_action_with_a_wrong_publisher_fails_with_an_annotation(
+    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """No python on PATH (setup-python's stand-in runs) and a publisher for another workflow."""
+    name = unique_name("act")
+    sandbox.add_publisher(
+        provider="github",
+        repository=f"octo/{name}",
+        workflow="release.yml",
+        projects=[name],
+        pending=True,
+    )
+    make_release(tmp_path / "workspace" / "dist", name, "1.0.0")
+    job = _github_job(sandbox, name, "ci.yml")
+    run = _run(sandbox, wheelhouse, tmp_path, job, _path_without_python(tmp_path))
+    assert not run.ok
+    assert run.step("setup-python").stand_in
+    assert run.step("install").returncode == 0, run.step("install").stderr
+    assert run.step("publish").returncode != 0
+    errors = [a for a in run.annotations if a.level == "error"]
+    assert errors, run.step("publish").stdout
+    assert any("release.yml" in a.message or "ci.yml" in a.message for a in errors)
+    assert "failed" in run.summary.lower()
+    with sandbox.client() as client:
+        assert client.get(f"/simple/{name}/").status_code == 404
+    _no_secret_leaks(run, job["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+
+
+def test_action_with_an_api_token_masks_it_first(
+    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+) -> None:
+    name = unique_name("act")
+    make_release(tmp_path / "workspace" / "dist", name, "2.0.0")
+    job = _github_job(sandbox, name, "release.yml")
+    token = sandbox.api_token
+    run = _run(sandbox, wheelhouse, tmp_path, job, _python_path(), password=token)
+    assert run.ok, run.stdout + run.stderr
+    assert run.masks[0] == token  # the very first thing the action prints
+    assert run.outputs["trusted-publishing"] == "false"
+    assert {e["status"] for e in json.loads(run.outputs["files"])} == {"uploaded"}
+    _no_secret_leaks(run, token, job["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+
+
+def test_action_refuses_a_missing_packages_dir(
+    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "workspace").mkdir()
+    job = _github_job(sandbox, unique_name("act"), "release.yml")
+    run = _run(sandbox, wheelhouse, tmp_path, job, _python_path(), **{"packages-dir": "nope"})
+    assert run.step("publish").returncode == 2
+    assert any("packages-dir 'nope'" in a.message for a in run.annotations)
+
+
+@pytest.mark.parametrize(
+    ("job_name", "token_variable"),
+    [(".trustpub-publish", "PYPI_ID_TOKEN"), (".trustpub-publish-testpypi", "TESTPYPI_ID_TOKEN")],
+)
+def test_gitlab_template_publishes(
+    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path, job_name: str, token_variable: str
+) -> None:
+    name = unique_name("glab")
+    sandbox.add_publisher(
+        provider="gitlab",
+        repository=f"group/{name}",
+        workflow=".gitlab-ci.yml",
+        projects=[name],
+        pending=True,
+    )
+    dists = make_release(tmp_path / "dist", name, "1.0.0")
+    job = sandbox_env(sandbox, "gitlab", repository=f"group/{name}", workflow=".gitlab-ci.yml")
+    # trustpub refuses the reserved audiences pypi/testpypi from any host but PyPI's, so the
+    # sandbox keeps its own audience: its token stands in for the one the job declares.
+    sandbox_token_variable = "TRUSTPUB_SANDBOX_ID_TOKEN"
+    token = job.pop(sandbox_token_variable)
+    audiences: list[str] = []
+
+    def id_token(audience: str) -> str:
+        audiences.append(audience)
+        return token
+
+    run = run_gitlab_job(
+        ROOT / ".gitlab-ci-template.yml",
+        job_name,
+        env={**_base_env(wheelhouse, _python_path()), **sandbox.env(), **job},
+        workdir=tmp_path,
+        id_token=id_token,
+        variables={
+            "TRUSTPUB_REPOSITORY": sandbox.upload_url,
+            "TRUSTPUB_OIDC_TOKEN_ENV": token_variable,
+            "TMPDIR": str(tmp_path),
+        },
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert audiences == [token_variable.removesuffix("_ID_TOKEN").lower()]
+    assert token not in run.stdout + run.stderr
+    with sandbox.client() as client:
+        page = client.get(f"/simple/{name}/")
+    assert page.status_code == 200
+    for dist in dists:
+        assert dist.name in page.text
