@@ -264,6 +264,22 @@ def _post_json(info: SandboxInfo, path: str, body: dict[str, Any]) -> dict[str, 
     return data
 
 
+def _request_log(info: SandboxInfo) -> list[dict[str, Any]]:
+    import httpx
+
+    try:
+        with httpx.Client(verify=info.ca_cert, timeout=30.0, trust_env=False) as client:
+            response = client.get(f"{info.url}/_sandbox/log")
+    except httpx.HTTPError as error:
+        raise SandboxError(
+            f"could not read the sandbox's request log: {error}", hint="rerun the demo"
+        ) from None
+    entries = response.json().get("requests") if response.status_code == 200 else None
+    if not isinstance(entries, list):
+        raise SandboxError("the sandbox's request log is unreadable", hint="report this bug")
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
 def _run(
     command: list[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 300.0
 ) -> subprocess.CompletedProcess[str]:
@@ -384,7 +400,18 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
         say(f"  {entry.get('filename')}: {entry.get('status')}")
     if document.get("release_url"):
         say(f"  release: {document['release_url']}")
-    say("  the short-lived upload token was minted, used and burned; it is never shown")
+    log = _request_log(info)
+    mints = [e for e in log if e.get("path") == "/_/oidc/mint-token" and e.get("status") == 200]
+    burns = [e for e in log if e.get("path") == "/_/oidc/burn-token" and e.get("status") == 200]
+    if not mints or len(burns) != len(mints):
+        raise SandboxError(
+            f"expected every minted token to be burned (minted {len(mints)}, burned {len(burns)})",
+            hint="rerun with --keep and inspect the sandbox's request log",
+        )
+    say(
+        f"  the index minted {len(mints)} short-lived upload token(s); all were burned after "
+        "the upload (token values are never shown)"
+    )
 
     _step(say, 6, "install the package back from the sandbox with pip")
     target = workdir / "installed"
