@@ -22,6 +22,7 @@ from trustpub.oidc.publishers import Publisher
 from trustpub.oidc.rules import Lookup, find_publisher
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
+from trustpub.sandbox.identity import InvalidToken
 from trustpub.sandbox.responses import error_response, note_credential
 from trustpub.sandbox.state import IndexState, PublisherEntry, TokenRecord
 
@@ -182,7 +183,7 @@ class OidcEndpoints:
             )
         try:
             claims = identity.verify(token, provider=provider, audience=self.ctx.audience)
-        except Exception:  # identity.InvalidToken; the reason is never disclosed
+        except InvalidToken:  # the reason is never disclosed
             raise MintRefusal("invalid-token", "malformed or invalid token") from None
 
         now = self.ctx.clock()

@@ -1,8 +1,8 @@
 """Run the sandbox: bind the sockets, prepare the state directory, serve until a signal.
 
 Two uvicorn servers share one asyncio loop: the index (HTTPS by default, with
-a certificate from the sandbox's own CA) and, when the identity providers are
-available, the plain-HTTP Google metadata imitation on another loopback port.
+a certificate from the sandbox's own CA) and the identity providers' plain-HTTP
+Google metadata imitation on another loopback port.
 The sockets are bound before anything else, so ``--port 0`` yields a known
 URL and a port in use fails fast. When both servers listen, the ready line is
 handed to ``on_ready`` (the CLI prints it and writes the ready file).
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import ipaddress
 import json
 import logging
@@ -34,12 +33,10 @@ from trustpub.sandbox.app import build_app
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.faults import DropSimulatedCuts
-from trustpub.sandbox.mint import Identity
+from trustpub.sandbox.identity import IdentityProviders
 from trustpub.sandbox.responses import reason_phrase
 from trustpub.sandbox.state import IndexState, TokenRecord
 from trustpub.sandbox.tls import ensure_tls_files
-
-log = logging.getLogger("trustpub.sandbox")
 
 
 @dataclass(frozen=True)
@@ -128,16 +125,6 @@ def ensure_api_token(state_dir: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
     return value
-
-
-def load_identity(ctx: SandboxContext) -> Any | None:
-    """The identity engineer's ``IdentityProviders`` for this sandbox, if installed."""
-    try:
-        module = importlib.import_module("trustpub.sandbox.identity")
-    except ImportError:
-        log.warning("trustpub.sandbox.identity is not available: no identity providers")
-        return None
-    return module.IdentityProviders(ctx)
 
 
 class _Server(uvicorn.Server):
@@ -229,9 +216,7 @@ def run(
         state.add_token(api_token, TokenRecord(kind="user", projects=None, expires=None))
         for publisher in settings.publishers:
             state.add_publisher(publisher)
-        identity: Identity | None = load_identity(ctx)
-        if identity is None:
-            ctx.metadata_host = None
+        identity = IdentityProviders(ctx)
         app = build_app(ctx, settings, state, identity)
 
         install_reason_phrases()
@@ -241,10 +226,10 @@ def run(
             if tls
             else {}
         )
-        pairs = [(_Server(_config(app, **tls_args)), index_sock)]
-        if identity is not None:
-            metadata_app = identity.metadata_app()
-            pairs.append((_Server(_config(metadata_app)), meta_sock))
+        pairs = [
+            (_Server(_config(app, **tls_args)), index_sock),
+            (_Server(_config(identity.metadata_app())), meta_sock),
+        ]
         ready = {
             "url": base_url,
             "upload_url": f"{base_url}/legacy/",
@@ -274,7 +259,6 @@ __all__ = [
     "ensure_api_token",
     "install_reason_phrases",
     "is_loopback",
-    "load_identity",
     "ready_line",
     "run",
 ]
