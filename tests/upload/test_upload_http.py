@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers_upload import TOKEN, CountingCredential
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpx import HTTPXMock
@@ -70,6 +71,16 @@ class Recorder:
 
     def warnings(self) -> list[object]:
         return [message for kind, message, _ in self.events if kind == "warning"]
+
+
+@pytest.fixture
+def token() -> str:
+    return TOKEN
+
+
+@pytest.fixture
+def credential() -> CountingCredential:
+    return CountingCredential()
 
 
 @pytest.fixture

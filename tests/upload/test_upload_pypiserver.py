@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from helpers_upload import CountingCredential, pypiserver_target, running_pypiserver
 
 from fixtures_dists import make_release, make_sdist, make_wheel
+from trustpub._http import make_client
 from trustpub.errors import UploadError
 from trustpub.repository import IndexTarget
 from trustpub.upload import InvalidDistributionsError, Uploader, collect, validate
@@ -17,6 +20,28 @@ if TYPE_CHECKING:
     from helpers_pypiserver import PypiServer  # imports passlib, which warns on import
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def pypi_server(tmp_path: Path) -> Iterator[PypiServer]:
+    with running_pypiserver(tmp_path / "pypiserver") as server:
+        yield server
+
+
+@pytest.fixture
+def pypi_target(pypi_server: PypiServer) -> IndexTarget:
+    return pypiserver_target(pypi_server)
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with make_client(timeout=60.0) as made:
+        yield made
+
+
+@pytest.fixture
+def credential() -> CountingCredential:
+    return CountingCredential()
 
 
 def stored(server: PypiServer) -> dict[str, bytes]:
@@ -75,10 +100,9 @@ def test_wrong_token_is_refused_and_nothing_else_is_tried(
     pypi_server: PypiServer,
     pypi_target: IndexTarget,
     client: httpx.Client,
-    make_credential: Any,
 ) -> None:
     dists = validate(make_release(tmp_path))
-    wrong = make_credential("pypi-not-the-right-token-at-all-000000")
+    wrong = CountingCredential("pypi-not-the-right-token-at-all-000000")
 
     report = Uploader(pypi_target, wrong, client=client).upload(dists)
 

@@ -8,10 +8,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from helpers_upload import TOKEN, running_pypiserver
 
 from fixtures_dists import make_wheel
 
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
     from helpers_pypiserver import PypiServer
 
 SIZE = 200 * 2**20
+
+
+@pytest.fixture
+def pypi_server(tmp_path: Path) -> Iterator[PypiServer]:
+    with running_pypiserver(tmp_path / "pypiserver") as server:
+        yield server
+
 
 CLIENT = textwrap.dedent(
     """
@@ -58,9 +67,7 @@ CLIENT = textwrap.dedent(
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_large_upload_keeps_memory_flat(
-    tmp_path: Path, pypi_server: PypiServer, token: str
-) -> None:
+def test_large_upload_keeps_memory_flat(tmp_path: Path, pypi_server: PypiServer) -> None:
     wheel = make_wheel(tmp_path / "dist", payload_size=SIZE)
     script = tmp_path / "client.py"
     script.write_text(CLIENT)
@@ -70,7 +77,7 @@ def test_large_upload_keeps_memory_flat(
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, "UPLOAD_TEST_TOKEN": token},
+        env={**os.environ, "UPLOAD_TEST_TOKEN": TOKEN},
         check=False,
     )
 
