@@ -38,6 +38,7 @@ from trustpub.sandbox.mint import Identity, OidcEndpoints
 from trustpub.sandbox.responses import (
     CREDENTIALS_KEY,
     REASON_HEADER,
+    credential_kind,
     note_credential,
     reason_phrase,
 )
@@ -45,20 +46,6 @@ from trustpub.sandbox.state import IndexState, PublisherEntry
 from trustpub.sandbox.upload import UploadEndpoint
 
 _REASON = REASON_HEADER.encode()
-
-
-def _looks_like_jwt(value: str) -> bool:
-    return value.count(".") == 2 and value.startswith("eyJ")
-
-
-def _classify(value: str, path: str) -> str:
-    if value.startswith("pypi-"):
-        return "api-token"
-    if _looks_like_jwt(value):
-        return "oidc"
-    if path.startswith("/_sandbox/github/"):
-        return "github-request-token"
-    return "other"
 
 
 def _note_authorization(scope: Scope) -> None:
@@ -76,7 +63,7 @@ def _note_authorization(scope: Scope) -> None:
         except (binascii.Error, UnicodeDecodeError):
             return
     if value:
-        note_credential(scope, _classify(value.strip(), scope["path"]), value)
+        note_credential(scope, credential_kind(value.strip(), scope["path"]), value)
 
 
 class SandboxMiddleware:

@@ -23,7 +23,7 @@ from trustpub.oidc.rules import Lookup, find_publisher
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.identity import InvalidToken
-from trustpub.sandbox.responses import error_response, note_credential
+from trustpub.sandbox.responses import credential_kind, error_response, note_credential
 from trustpub.sandbox.state import IndexState, PublisherEntry, TokenRecord
 
 INVALID_AUTH = (
@@ -165,7 +165,7 @@ class OidcEndpoints:
 
     def _exchange(self, request: Request, body: bytes) -> Response:
         token = _payload_token(body)
-        note_credential(request.scope, "oidc", token)
+        note_credential(request.scope, credential_kind(token, request.url.path), token)
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
@@ -235,7 +235,6 @@ class OidcEndpoints:
         value = value.strip()
         if scheme.lower() not in ("token", "bearer") or not value:
             return error_response(request, 403, INVALID_AUTH)
-        note_credential(request.scope, "api-token", value)
         if not self.state.burn(value):
             return error_response(request, 403, INVALID_AUTH)
         return JSONResponse({"success": True})

@@ -66,6 +66,17 @@ def error_response(request: Request, status: int, message: str) -> Response:
     )
 
 
+def credential_kind(value: str, path: str) -> str:
+    """What a credential looks like: ``api-token``, ``oidc`` or ``github-request-token``."""
+    if value.startswith("pypi-"):
+        return "api-token"
+    if value.count(".") == 2 and value.startswith("eyJ"):
+        return "oidc"
+    if path.startswith("/_sandbox/github/"):
+        return "github-request-token"
+    return "other"
+
+
 def note_credential(scope: Scope, kind: str, value: str) -> None:
     """Record (by fingerprint only) that a credential of ``kind`` reached this request."""
     notes: list[dict[str, Any]] = scope.setdefault(CREDENTIALS_KEY, [])
@@ -77,6 +88,7 @@ def note_credential(scope: Scope, kind: str, value: str) -> None:
 __all__ = [
     "CREDENTIALS_KEY",
     "REASON_HEADER",
+    "credential_kind",
     "error_response",
     "note_credential",
     "reason_phrase",

@@ -36,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.mint import INVALID_AUTH
-from trustpub.sandbox.responses import error_response, note_credential
+from trustpub.sandbox.responses import error_response
 from trustpub.sandbox.state import FileRecord, IndexState, TokenRecord
 
 CORE_METADATA = "https://packaging.python.org/specifications/core-metadata"
@@ -175,7 +175,6 @@ class UploadEndpoint:
             raise Refused(403, INVALID_AUTH)
         if not token:
             raise Refused(403, INVALID_AUTH)
-        note_credential(request.scope, "api-token", token)
         record = self.state.token(token)
         if record is None:
             raise Refused(403, INVALID_AUTH)
