@@ -255,7 +255,9 @@ class TrustedPublisher:
     def _fetch_audience(self) -> str:
         url = self._target.oidc_url("audience")
         response = self._send_with_retries(
-            lambda: self._client.get(url, headers={"Accept": "application/json"}),
+            lambda: self._client.get(
+                url, headers={"Accept": "application/json"}, follow_redirects=False
+            ),
             url=url,
             what="fetching the OIDC audience",
         )
@@ -475,7 +477,10 @@ class TrustedPublisher:
             )
             try:
                 response = self._client.post(
-                    url, json={"token": token.reveal()}, headers={"Accept": "application/json"}
+                    url,
+                    json={"token": token.reveal()},
+                    headers={"Accept": "application/json"},
+                    follow_redirects=False,
                 )
             except httpx.TransportError as error:
                 last = network_error(error, url, what="minting an upload token")
@@ -556,6 +561,7 @@ class TrustedPublisher:
                     url,
                     json={"token": token.reveal()},
                     headers={"Authorization": f"token {token.reveal()}"},
+                    follow_redirects=False,
                 )
             except httpx.HTTPError as error:
                 self._reporter.warning(

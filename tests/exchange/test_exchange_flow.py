@@ -700,13 +700,16 @@ def test_malformed_success_is_an_error_that_hides_the_token(
     assert API_TOKEN not in caught.value.diagnostics()
 
 
-def test_mint_redirect_names_the_location_host(tp: TrustedPublisher, httpx_mock: HTTPXMock) -> None:
+def test_mint_redirect_names_the_location_host(
+    source: Source, clock: Clock, httpx_mock: HTTPXMock
+) -> None:
     audience_ok(httpx_mock)
     httpx_mock.add_response(
         url=MINT_URL, status_code=307, headers={"Location": "https://harvest.example/mint"}
     )
-    with pytest.raises(ExchangeError) as caught:
-        tp.credential()
+    # Even a client configured to follow redirects does not follow this one.
+    with httpx.Client(follow_redirects=True) as following, pytest.raises(ExchangeError) as caught:
+        TrustedPublisher(INDEX, source.detection(), client=following, clock=clock).credential()
     assert caught.value.message == (
         f"{MINT_URL} answered HTTP 307 redirecting to harvest.example; "
         "trustpub never follows redirects with credentials"

@@ -140,7 +140,8 @@ def test_a_redirect_is_not_followed(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(status_code=302, headers={"Location": "https://evil.example/steal?x=1"})
     found = github.detect(_env())
     assert found is not None
-    with httpx.Client(follow_redirects=False) as client, pytest.raises(IdentityError) as caught:
+    # Even a client configured to follow redirects does not follow this one.
+    with httpx.Client(follow_redirects=True) as client, pytest.raises(IdentityError) as caught:
         found.fetch_token("pypi", client=client)
     assert caught.value.message == (
         "GitHub's token service answered HTTP 302 redirecting to evil.example; "

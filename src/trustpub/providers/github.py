@@ -161,6 +161,7 @@ def _fetch(client: httpx.Client, request_url: str, request_token: Secret, audien
                 "Authorization": f"bearer {request_token.reveal()}",
                 "Accept": "application/json",
             },
+            follow_redirects=False,
         )
     except httpx.TransportError as error:
         raise transport_error(error, url, what="requesting a GitHub OIDC token") from None

@@ -225,6 +225,7 @@ def _impersonate(
                 url,
                 json={"audience": audience, "includeEmail": True},
                 headers={"Authorization": f"Bearer {access.reveal()}"},
+                follow_redirects=False,
             )
         except httpx.TransportError as error:
             raise transport_error(error, url, what="calling IAM generateIdToken") from None
