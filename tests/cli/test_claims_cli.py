@@ -326,3 +326,23 @@ def test_quiet(tmp_path: Path) -> None:
     result = invoke("--token-file", write_token(tmp_path / "t.jwt", make_token()), "-q")
     assert result.exit_code == 0
     assert result.output == "nothing blocks publishing\n"
+
+
+def test_index_without_trusted_publishing_is_a_blocker(tmp_path: Path, httpx_mock: Any) -> None:
+    httpx_mock.add_response(
+        url="https://index.example/_/oidc/audience", status_code=404, text="Not Found"
+    )
+    token = make_token()
+    result = invoke(
+        "--token-file",
+        write_token(tmp_path / "t.jwt", token),
+        "-r",
+        "https://index.example/legacy/",
+        "--json",
+    )
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.output)
+    assert document["expected_audience"] is None
+    assert document["findings"][0]["id"] == "no-trusted-publishing"
+    assert document["findings"][0]["severity"] == "blocker"
+    assert document["repository"] == "https://index.example/legacy/"

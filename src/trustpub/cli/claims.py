@@ -473,10 +473,10 @@ def claims(
                 if detection is not None:
                     detection_provider = detection.provider
                     source = detection.description
-                    audience = _fetch_audience(target, detection, client)
                     try:
+                        audience = _fetch_audience(target, detection, client)
                         secret = detection.fetch_token(audience, client=client)
-                    except IdentityError as error:
+                    except TrustpubError as error:
                         problems.append(_problem(error))
                     if secret is not None:
                         _mask(secret, json_output=json_output)

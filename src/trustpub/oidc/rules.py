@@ -217,7 +217,9 @@ def _github_lookup_repository(p: Publisher, ctx: _Ctx) -> _Outcome:
     ok = bool(sep) and owner == p.owner and name == p.repository_name
     fix = ""
     if not ok:
-        if claim is not None and claim.lower() == (p.repository or "").lower():
+        if claim is None:
+            fix = "the token has no repository claim"
+        elif claim.lower() == (p.repository or "").lower():
             fix = (
                 f"GitHub spells the repository '{claim}': configure the publisher with exactly "
                 "that case (PyPI's lookup is case-sensitive)"
