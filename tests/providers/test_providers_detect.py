@@ -227,3 +227,15 @@ def test_detect_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPa
     found = detect()
     assert found is not None
     assert found.provider == "gitlab"
+
+
+def test_probe_false_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("detect(probe=False) opened a network connection")
+
+    monkeypatch.setattr(google, "DMI_PRODUCT_NAME", Path("/nonexistent/product_name"))
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    assert detect({"GCE_METADATA_HOST": "127.0.0.1:9", "K_SERVICE": "svc"}, probe=False) is None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trustpub._secret import forget_all, scrub
 from trustpub.errors import IdentityError
@@ -109,3 +112,12 @@ def test_activestate_token_is_returned_for_any_audience() -> None:
 def test_activestate_absent() -> None:
     assert activestate.detect({}) is None
     assert activestate.detect({activestate.TOKEN_ENV: ""}) is None
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_token_env_name_is_always_a_variable_name(audience: str) -> None:
+    name = gitlab.token_env_name(audience)
+    assert re.fullmatch(r"[A-Z_][A-Z0-9_]*_ID_TOKEN", name)
+    # Stable: the name of a name's stem is itself.
+    stem = name.removesuffix("_ID_TOKEN")
+    assert gitlab.token_env_name(stem) == name
