@@ -346,3 +346,34 @@ def test_index_without_trusted_publishing_is_a_blocker(tmp_path: Path, httpx_moc
     assert document["findings"][0]["id"] == "no-trusted-publishing"
     assert document["findings"][0]["severity"] == "blocker"
     assert document["repository"] == "https://index.example/legacy/"
+
+
+def test_rich_rendering_escapes_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from trustpub.cli.claims import render_rich
+    from trustpub.oidc.publishers import parse_expect
+
+    token = make_token(aud=["[bold]x", "y"])
+    report = build_report(
+        token=decode_unverified(token),
+        source="--token-file",
+        detection_provider=None,
+        target=resolve_repository("pypi"),
+        audience="pypi",
+        declared=parse_expect(["repository=octo/pkg", "workflow=x.yml"], provider="github"),
+        project="pkg",
+        env={},
+        now=time.time(),
+        problems=[],
+    )
+    buffer = io.StringIO()
+    monkeypatch.setattr("sys.stdout", buffer)
+    render_rich(report)
+    text = buffer.getvalue()
+    assert '["[bold]x", "y"]' in text
+    assert "MISMATCH" in text
+    assert "fix job_workflow_ref: the job runs workflow file 'release.yml'" in text
+    assert "PyPI would answer: Publisher with matching claims was not found" in text
+    assert "Publishing would fail" in text
+    assert_never_shown(token, text)

@@ -312,62 +312,75 @@ def render_plain(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render_rich(report: dict[str, Any]) -> None:  # pragma: no cover - terminal only
-    """The report with rich tables (interactive terminals)."""
+def render_rich(report: dict[str, Any]) -> None:
+    """The report with rich tables (interactive terminals); every value is escaped."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    def e(value: object) -> str:
+        return escape(_text(value))
+
     console = Console(file=sys.stdout)
-    console.print(f"[bold]OIDC token[/] ({report['source']}): [yellow]{report['note']}[/]")
+    console.print(f"[bold]OIDC token[/] ({e(report['source'])}): [yellow]{e(report['note'])}[/]")
     summary = Table(show_header=False, box=None)
-    summary.add_row("provider", report["provider"] or "unknown")
+    summary.add_row("provider", e(report["provider"] or "unknown"))
     if report["validity"] is not None:
-        summary.add_row("issuer", _text(report["issuer"]))
-        summary.add_row("audience", _text(report["audience"]))
-        summary.add_row("expected audience", _text(report["expected_audience"]))
-        summary.add_row("validity", _when(report))
+        summary.add_row("issuer", e(report["issuer"]))
+        summary.add_row("audience", e(report["audience"]))
+        summary.add_row("expected audience", e(report["expected_audience"]))
+        summary.add_row("validity", e(_when(report)))
     console.print(summary)
     if report["claims"] is not None:
-        table = Table(title=f"Claims PyPI checks ({report['claims_label']})")
+        table = Table(title=f"Claims PyPI checks ({e(report['claims_label'])})")
         table.add_column("claim")
-        table.add_column("value")
+        table.add_column("value", overflow="fold")
         for name, value in report["claims"].items():
-            table.add_row(name, _text(value) if value is not None else f"[red]{MISSING}[/]")
+            table.add_row(e(name), e(value) if value is not None else f"[red]{MISSING}[/]")
         console.print(table)
     if report["publisher_to_configure"]:
         table = Table(title="Publisher to configure on PyPI")
         table.add_column("form field")
-        table.add_column("value")
+        table.add_column("value", overflow="fold")
         for row in report["publisher_to_configure"]:
-            table.add_row(
-                row["label"] + (" (optional)" if row["optional"] else ""), _field_value(row)
-            )
+            label = row["label"] + (" (optional)" if row["optional"] else "")
+            table.add_row(e(label), e(_field_value(row)))
         console.print(table)
         for name, url in report["links"].items():
-            console.print(f"{name}: {url}", soft_wrap=True, markup=False)
+            console.print(f"{name}: {url}", soft_wrap=True, markup=False, highlight=False)
     declared = report["declared"]
     if declared is not None and declared["checks"]:
-        table = Table(title="Declared publisher")
-        for column in ("field", "expected", "actual", "rule", "verdict", "fix"):
-            table.add_column(column)
+        publisher = Publisher.from_mapping(declared["publisher"], where="report")
+        table = Table(title=f"Declared publisher: {e(publisher.describe())}")
+        table.add_column("field")
+        table.add_column("expected", overflow="fold")
+        table.add_column("actual", overflow="fold")
+        table.add_column("verdict")
+        table.add_column("rule", style="dim", overflow="fold")
         for check in declared["checks"]:
             table.add_row(
-                check["field"],
-                "-" if check["expected"] is None else check["expected"],
-                _text(check["actual"]),
-                check["rule"],
+                e(check["field"]),
+                "-" if check["expected"] is None else e(check["expected"]),
+                e(check["actual"]),
                 "[green]ok[/]" if check["ok"] else "[red]MISMATCH[/]",
-                check["fix"],
+                e(check["rule"]),
             )
         console.print(table)
+        for check in declared["checks"]:
+            if not check["ok"] and check["fix"]:
+                console.print(f"[red]fix[/] {e(check['field'])}: {e(check['fix'])}")
+        if declared.get("reason"):
+            console.print(f"PyPI would answer: {e(declared['reason'])}")
     if report["findings"]:
         table = Table(title="Preflight")
         for column in ("severity", "finding", "fix"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         colours = {"blocker": "red", "warning": "yellow", "info": "cyan"}
         for finding in report["findings"]:
             colour = colours[finding["severity"]]
-            table.add_row(f"[{colour}]{finding['severity']}[/]", finding["message"], finding["fix"])
+            table.add_row(
+                f"[{colour}]{finding['severity']}[/]", e(finding["message"]), e(finding["fix"])
+            )
         console.print(table)
     console.print(
         "[green]Nothing blocks publishing[/]" if report["ok"] else "[red]Publishing would fail[/]"
