@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fixtures_dists import make_sdist, make_wheel
+from fixtures_dists import BAD_RST, make_sdist, make_wheel
 from helpers_sandbox import Sandbox, SandboxFactory, fingerprint, unique_name, upload_fields
 
 INVALID_AUTH = (
@@ -330,3 +330,20 @@ def test_json_error_body(sandbox: Sandbox, tmp_path: Path) -> None:
         )
     assert response.status_code == 400
     assert response.json()["message"] == "Unknown protocol version."
+
+
+def test_description_must_render(sandbox: Sandbox, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, name=unique_name())
+    broken = sandbox.upload(
+        wheel, sandbox.api_token, description=BAD_RST, description_content_type="text/x-rst"
+    )
+    refused(
+        broken,
+        400,
+        "The description failed to render for 'text/x-rst'. See "
+        "https://pypi.org/help/#description-content-type for more information.",
+    )
+    fine = sandbox.upload(
+        wheel, sandbox.api_token, description=BAD_RST, description_content_type="text/markdown"
+    )
+    assert fine.status_code == 200, fine.reason_phrase

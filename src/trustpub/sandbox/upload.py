@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import io
 import json
 import re
 import tarfile
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+import readme_renderer.rst
 from packaging.utils import (
     InvalidWheelFilename,
     canonicalize_name,
@@ -89,6 +91,11 @@ def _copy_and_hash(source: Any, target: Path) -> Hashed:
             md5.update(chunk)
             out.write(chunk)
     return Hashed(size, sha256.hexdigest(), blake2.hexdigest(), md5.hexdigest())
+
+
+def _rst_fails(text: str) -> bool:
+    """Whether a reStructuredText description fails to render (as PyPI would refuse it)."""
+    return readme_renderer.rst.render(text, stream=io.StringIO()) is None
 
 
 def _field(form: FormData, name: str) -> str | None:
@@ -285,6 +292,19 @@ class UploadEndpoint:
             raise Refused(
                 403, f"Invalid API Token: OIDC scoped token is not valid for project '{display}'"
             )
+
+        description = _field(form, "description")
+        if description and description != "UNKNOWN":
+            content_kind = (_field(form, "description_content_type") or "text/x-rst").split(";")[0]
+            content_kind = content_kind.strip().lower()
+            if content_kind == "text/x-rst" and await anyio.to_thread.run_sync(
+                _rst_fails, description
+            ):
+                raise Refused(
+                    400,
+                    f"The description failed to render for '{content_kind}'. See "
+                    "https://pypi.org/help/#description-content-type for more information.",
+                )
 
         filename = content.filename or ""
         if (
