@@ -30,11 +30,11 @@ from trustpub.publish import FileOutcome, PublishResult
 
 _STATUS_MARK = {
     "uploaded": "uploaded",
-    "skipped": "skipped (already on the index)",
+    "skipped": "skipped",
     "failed": "FAILED",
     "not-attempted": "not attempted",
     "would-upload": "would upload",
-    "would-skip": "would skip (already on the index)",
+    "would-skip": "would skip",
     "conflict": "CONFLICT",
 }
 
@@ -129,9 +129,8 @@ def step_summary(result: PublishResult | None, error: TrustpubError | None) -> s
     lines.append(f"### trustpub {title}: {'succeeded' if ok else 'failed'}")
     lines.append("")
     if result is not None:
-        mode = "trusted publishing" if result.trusted_publishing else "API token"
-        lines.append(f"- Repository: `{result.repository}` ({result.upload_url})")
-        lines.append(f"- Credential: {mode} ({cell(result.identity)})")
+        lines.append(f"- Repository: {cell(_where(result))}")
+        lines.append(f"- Credential: {cell(_credential(result))}")
         if result.release_url:
             lines.append(f"- Release: {result.release_url}")
         elif result.project_url:
@@ -376,8 +375,8 @@ class Renderer:
 
     def _summary(self, result: PublishResult) -> None:
         heading = "Dry run: nothing was minted or uploaded" if result.dry_run else "Summary"
-        where = f"{result.repository} ({result.upload_url})"
-        mode = "trusted publishing" if result.trusted_publishing else "API token"
+        where = _where(result)
+        mode = _credential(result)
         if result.dry_run and result.claims:
             click.echo("OIDC token claims (no secrets):", err=True)
             for name, value in result.claims:
@@ -385,7 +384,7 @@ class Renderer:
         if sys.stdout.isatty() and self.rich:
             self._rich_summary(result, heading, where, mode)
             return
-        click.echo(f"{heading}: {where}, {mode} ({result.identity})")
+        click.echo(f"{heading}: {where}; {mode}")
         for outcome in result.files:
             click.echo("  " + _plain_row(outcome))
         if result.release_url or result.project_url:
@@ -395,23 +394,35 @@ class Renderer:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"{heading}: {where}", caption=f"{mode} ({result.identity})")
-        for column in ("File", "Size", "SHA-256", "Status", "URL"):
-            table.add_column(column, justify="right" if column == "Size" else "left")
+        table = Table(title=f"{heading}: {where}", caption=mode)
+        with_urls = any(outcome.url for outcome in result.files)
+        table.add_column("File", overflow="fold")
+        table.add_column("Size", justify="right", no_wrap=True)
+        table.add_column("SHA-256", no_wrap=True)
+        table.add_column("Status", overflow="fold")
+        if with_urls:
+            table.add_column("URL", overflow="fold")
         for outcome in result.files:
             status = _STATUS_MARK.get(outcome.status, outcome.status)
             if outcome.message:
                 status += f": {outcome.message}"
-            table.add_row(
-                outcome.filename,
-                human_size(outcome.size),
-                outcome.sha256[:16],
-                status,
-                outcome.url,
-            )
+            row = [outcome.filename, human_size(outcome.size), outcome.sha256[:16], status]
+            table.add_row(*row, *([outcome.url] if with_urls else []))
         Console(file=sys.stdout).print(table)
         if result.release_url or result.project_url:
             click.echo(result.release_url or result.project_url)
+
+
+def _where(result: PublishResult) -> str:
+    if result.repository == result.upload_url:
+        return result.upload_url
+    return f"{result.repository} ({result.upload_url})"
+
+
+def _credential(result: PublishResult) -> str:
+    if result.trusted_publishing:
+        return f"trusted publishing as {result.identity}"
+    return result.identity
 
 
 def _plain_row(outcome: FileOutcome) -> str:
