@@ -227,3 +227,17 @@ def test_burn_token(sandbox: Sandbox) -> None:
         assert unknown.status_code == 403
     entries = [e for e in sandbox.log() if e["path"] == "/_/oidc/burn-token"]
     assert {"kind": "api-token", "fingerprint": fingerprint(token)} in entries[-3]["credentials"]
+
+
+def test_pending_publisher_with_an_invalid_project_name(sandbox: Sandbox) -> None:
+    repository = f"octo/{unique_name()}"
+    sandbox.add_publisher(
+        provider="github",
+        repository=repository,
+        workflow="release.yml",
+        projects=["-bad-"],
+        pending=True,
+    )
+    error = only_error(sandbox.mint(sandbox.oidc_token("github", repository=repository)))
+    assert error["code"] == "invalid-payload"
+    assert error["description"].startswith("The name '-bad-' is invalid.")

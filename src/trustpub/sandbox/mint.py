@@ -8,6 +8,7 @@ refusal is HTTP 422 ``{"message": "Token request failed", "errors": [one]}``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -25,6 +26,9 @@ from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.identity import InvalidToken
 from trustpub.sandbox.responses import credential_kind, error_response, note_credential
 from trustpub.sandbox.state import IndexState, PublisherEntry, TokenRecord
+
+PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+"""PyPI's project name rule (PEP 508 names, ASCII)."""
 
 INVALID_AUTH = (
     "Invalid or non-existent authentication information. "
@@ -193,6 +197,12 @@ class OidcEndpoints:
             )
             if pending is not None:
                 name = pending.projects[0]
+                if not PROJECT_NAME.match(name):
+                    raise MintRefusal(
+                        "invalid-payload",
+                        f"The name '{name}' is invalid. See https://pypi.org/help/#project-name "
+                        "for more information.",
+                    )
                 if self.state.project(name) is not None:
                     self.state.remove_publisher(pending.id)
                     raise MintRefusal(

@@ -37,7 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
-from trustpub.sandbox.mint import INVALID_AUTH
+from trustpub.sandbox.mint import INVALID_AUTH, PROJECT_NAME
 from trustpub.sandbox.responses import error_response
 from trustpub.sandbox.state import FileRecord, IndexState, TokenRecord
 
@@ -54,7 +54,6 @@ NON_USER = (
     "See: https://docs.pypi.org/trusted-publishers/internals/"
 )
 METADATA_VERSIONS = {"1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"}
-_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _CHUNK = 1024 * 1024
@@ -221,7 +220,7 @@ class UploadEndpoint:
             raise _invalid(metadata_version, "Metadata-Version", "Use a known metadata version.")
         if not name:
             raise _invalid(name, "Name", "This field is required.")
-        if not _NAME.match(name):
+        if not PROJECT_NAME.match(name):
             raise _invalid(
                 name,
                 "Name",
