@@ -285,7 +285,7 @@ def test_github_without_permission_is_a_finding(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
     result = invoke()
     assert result.exit_code == 1
-    assert "BLOCKER [" in result.output
+    assert result.output.count("BLOCKER [github-missing-id-token-permission]") == 1
     assert "id-token: write" in result.output
 
 
@@ -377,3 +377,17 @@ def test_rich_rendering_escapes_values(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "PyPI would answer: Publisher with matching claims was not found" in text
     assert "Publishing would fail" in text
     assert_never_shown(token, text)
+
+
+def test_verbose_lists_every_claim(tmp_path: Path) -> None:
+    token = make_token()
+    result = invoke("--token-file", write_token(tmp_path / "t.jwt", token), "-v")
+    assert result.exit_code == 0, result.output
+    assert (
+        "All claims (for debugging only, do not copy into configuration blindly):" in result.output
+    )
+    assert "  runner_environment: github-hosted" in result.output
+    assert "  jti: jti-canary-0001" in result.output
+    assert_never_shown(token, result.output)
+    quiet_json = json.loads(invoke("--token-file", str(tmp_path / "t.jwt"), "--json").output)
+    assert "all_claims" not in quiet_json

@@ -175,12 +175,19 @@ def build_report(
     env: Mapping[str, str],
     now: float,
     problems: list[Finding],
+    all_claims: bool = False,
 ) -> dict[str, Any]:
     """Everything ``trustpub claims`` shows, as one JSON-ready document (never the token)."""
     kind = resolve_provider(detection_provider, token)
-    findings = list(problems) + preflight(
-        detection_provider, token, env, audience=audience, now=now
-    )
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for finding in [
+        *problems,
+        *preflight(detection_provider, token, env, audience=audience, now=now),
+    ]:
+        if finding.id not in seen:  # a detection error and its preflight twin say the same
+            seen.add(finding.id)
+            findings.append(finding)
     report: dict[str, Any] = {
         "verified": False,
         "note": UNVERIFIED_NOTE,
@@ -203,6 +210,8 @@ def build_report(
         report["issuer"] = token.issuer
         report["audience"] = token.audience
         report["validity"] = _validity(token, now)
+        if all_claims:
+            report["all_claims"] = dict(sorted(token.claims.items()))
         if kind is not None:
             names = MATCHED_CLAIMS[kind]
             report["claims"] = {name: token.claims.get(name) for name in names}
@@ -272,6 +281,10 @@ def render_plain(report: dict[str, Any]) -> list[str]:
         lines.append("")
         lines.append(f"Claims PyPI checks ({report['claims_label']}):")
         lines.extend(f"  {name}: {_text(value)}" for name, value in report["claims"].items())
+    if report.get("all_claims"):
+        lines.append("")
+        lines.append(f"All claims ({report['claims_label']}):")
+        lines.extend(f"  {name}: {_text(value)}" for name, value in report["all_claims"].items())
     if report["publisher_to_configure"]:
         lines.append("")
         lines.append(f"Publisher to configure ({FORM_HELP[Provider(report['provider'])]}):")
@@ -517,6 +530,7 @@ def claims(
             env=env,
             now=time.time(),
             problems=problems,
+            all_claims=verbose >= 1,
         )
         if json_output:
             import json
