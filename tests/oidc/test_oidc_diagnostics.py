@@ -529,3 +529,24 @@ def test_links_use_form_field_names() -> None:
         "pypi-pending",
         "testpypi-pending",
     }
+
+
+def test_index_text_echoing_a_token_is_redacted() -> None:
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl"
+    minted = "pypi-AgEIcHlwaS5vcmcCJDEyMzQ1Njc4"
+    explanation = explain_mint_error(
+        "invalid-payload",
+        f"weird index echoed {jwt} and {minted}",
+        token=None,
+        provider=None,
+        declared=None,
+        target_display="https://evil.example/legacy/",
+    )
+    text = render(explanation)
+    assert jwt not in text
+    assert minted not in text
+    assert "weird index echoed *** and ***" in text
+    upload = explain_upload_refusal(400, f"File already exists {jwt}", trusted=True, project="p")
+    assert jwt not in render(upload)
+    audience = explain_audience_failure(403, f'{{"message": "{jwt}"}}', "x")
+    assert jwt not in render(audience)

@@ -13,6 +13,7 @@ and the index's own words.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,16 @@ DEBUG_LABEL = "for debugging only, do not copy into configuration blindly"
 MISSING = "MISSING"
 
 INDEX_HOSTS = {"pypi": "https://pypi.org", "testpypi": "https://test.pypi.org"}
+
+
+_TOKEN_SHAPED = re.compile(
+    r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*|pypi-[A-Za-z0-9_-]{16,}"
+)
+
+
+def redact(text: str) -> str:
+    """Replace anything shaped like a JWT or a ``pypi-`` token in index-supplied text."""
+    return _TOKEN_SHAPED.sub("***", text)
 
 
 @dataclass(frozen=True)
@@ -378,6 +389,7 @@ def explain_mint_error(
 ) -> Explanation:
     """Explain one ``/_/oidc/mint-token`` error (``code`` and ``description`` as sent)."""
     kind = resolve_provider(provider, token)
+    description = redact(description)
     first_line = description.strip().splitlines()[0] if description.strip() else ""
     answer = f"{target_display} answered: {code}: {first_line}".rstrip(": ")
     extra_description = [f"  {line}" for line in description.strip().splitlines()[1:]]
@@ -550,6 +562,7 @@ def _payload_parts(
 
 def explain_audience_failure(status: int, body: str, target_display: str) -> Explanation:
     """Explain a failed ``GET /_/oidc/audience`` (403 disabled, 404 unsupported, non-JSON)."""
+    body = redact(body)
     message_text = _json_message(body)
     if status == 403:
         return Explanation(
@@ -699,6 +712,7 @@ def explain_upload_refusal(
     status: int, message: str, *, trusted: bool, project: str
 ) -> Explanation | None:
     """Explain a refused upload when the index's message is recognised, else None."""
+    message = redact(message)
     for marker, anchor, cause, fix in _UPLOAD_RULES:
         if marker in message:
             details = [f"index said: HTTP {status} {message}", f"Likely cause: {cause}"]
@@ -732,5 +746,6 @@ __all__ = [
     "publisher_form",
     "publisher_links",
     "publisher_to_configure",
+    "redact",
     "resolve_provider",
 ]
