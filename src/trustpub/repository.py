@@ -122,10 +122,10 @@ def resolve_repository(value: str) -> IndexTarget:
         )
     if host in _HOST_ALIASES and parts.scheme == "https" and parts.port is None:
         return _HOST_ALIASES[host]
+    # The URL is used as given (pypiserver takes uploads at "/"); only Warehouse's
+    # "/legacy" gets its trailing slash, which Warehouse would otherwise answer with a 308.
     path = parts.path or "/"
-    if path in ("", "/"):
-        path = "/legacy/"
-    if not path.endswith("/"):
+    if path.endswith("/legacy"):
         path += "/"
     upload_url = urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
     index_url = urlunsplit((parts.scheme, parts.netloc.lower(), "", "", ""))
