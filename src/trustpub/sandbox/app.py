@@ -16,6 +16,7 @@ faults and moves the ``x-sandbox-reason`` header into the reason phrase.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -66,6 +67,20 @@ def _note_authorization(scope: Scope) -> None:
         note_credential(scope, credential_kind(value.strip(), scope["path"]), value)
 
 
+async def _drop_connection(send: Send) -> bool:
+    """Abort the TCP connection under this request (uvicorn's h11 cycle owns the transport)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    abort = getattr(transport, "abort", None)
+    if not callable(abort):
+        return False
+    abort()
+    for _ in range(1000):  # let the server notice the lost connection before we return
+        if getattr(send.__self__, "disconnected", True):  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.001)
+    return True
+
+
 class SandboxMiddleware:
     """Request log, fault injection and reason phrases around the index."""
 
@@ -93,6 +108,23 @@ class SandboxMiddleware:
                 }
             await send(message)
 
+        def record() -> None:
+            if outcome.get("recorded") or (
+                scope["method"] == "GET" and scope["path"] == "/_sandbox/log"
+            ):
+                return
+            outcome["recorded"] = True
+            entry = {
+                "time": time.time(),
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": outcome["status"],
+                "credentials": list(scope.get(CREDENTIALS_KEY, [])),
+            }
+            if "fault" in outcome:
+                entry["fault"] = outcome["fault"]
+            self.state.record(entry)
+
         fault = self.faults.decide(scope["path"])
         try:
             if fault == "fail":
@@ -107,29 +139,22 @@ class SandboxMiddleware:
             elif fault == "cut":
                 outcome["fault"] = fault
                 await receive()  # take (part of) the request, then drop the connection
-                await send_with_reason(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [(b"content-length", b"1024")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b"{", "more_body": True})
-                raise SimulatedCut("sandbox fault injection: connection cut")
+                record()  # before the client can notice the drop and ask for the log
+                if not await _drop_connection(send):
+                    # No transport in reach: start a response and abort it half-way.
+                    await send_with_reason(
+                        {
+                            "type": "http.response.start",
+                            "status": 200,
+                            "headers": [(b"content-length", b"1024")],
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": b"{", "more_body": True})
+                    raise SimulatedCut("sandbox fault injection: connection cut")
             else:
                 await self.app(scope, receive, send_with_reason)
         finally:
-            if not (scope["method"] == "GET" and scope["path"] == "/_sandbox/log"):
-                entry = {
-                    "time": time.time(),
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": outcome["status"],
-                    "credentials": list(scope.get(CREDENTIALS_KEY, [])),
-                }
-                if "fault" in outcome:
-                    entry["fault"] = outcome["fault"]
-                self.state.record(entry)
+            record()
 
 
 def _entry_json(entry: PublisherEntry) -> dict[str, Any]:

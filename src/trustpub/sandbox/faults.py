@@ -2,8 +2,8 @@
 
 One random stream per server decides, request by request in arrival order,
 whether an index request is answered normally, with 503, or cut off: the
-sandbox starts a response and closes the connection before its body is
-complete, so the client sees the connection drop mid-request. Upload latency
+sandbox reads the start of the request and aborts the connection, so the
+client sees it drop mid-request, with no response. Upload latency
 is applied by the upload endpoint itself. Sandbox-only routes (``/_sandbox/``)
 are never faulted, so tests can always read the log.
 """
