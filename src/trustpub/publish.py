@@ -467,7 +467,7 @@ class Publication:
             upload_url=self.target.upload_url,
             trusted_publishing=trusted,
             provider=self.detection.provider if self.detection else None,
-            identity=self.detection.description if self.detection else "API token",
+            identity=self.detection.description if self.detection else "no credential",
             files=_outcomes(dists, "not-attempted"),
             project_url=project,
             release_url=release,

@@ -327,12 +327,10 @@ class Renderer:
         """The diagnosis of a failure: first, whole, on stderr (+ ``::error::`` on GitHub)."""
         self._stop_progress()
         if self.github:
-            body = "\n".join([*error.details, f"hint: {error.hint}" if error.hint else ""]).strip()
-            self._command(
-                _ci.workflow_command(
-                    "error", f"{error.message}\n{body}".strip(), title="trustpub publish"
-                )
-            )
+            # The annotation stays short (message + fix); the details are in the log
+            # below and in the step summary.
+            body = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+            self._command(_ci.workflow_command("error", body, title="trustpub publish"))
         text = error.diagnostics()
         first, _, rest = text.partition("\n")
         click.echo(f"error: {first}", err=True)
@@ -346,15 +344,21 @@ class Renderer:
             self.error(result.error)
         if result.interrupted:
             click.echo("error: interrupted; the summary shows what was uploaded", err=True)
-        for note in result.notes:
-            if self.verbosity >= 1 or result.dry_run or result.error is not None:
-                self._err(note)
+        if self.verbosity >= 1 or result.dry_run:
+            already = set(result.error.details) if result.error is not None else set()
+            for note in result.notes:
+                if note not in already:
+                    self._err(note)
         if self.json_output:
             click.echo(json.dumps(result_document(result), indent=2))
+        elif result.error is not None and all(
+            outcome.status == "not-attempted" for outcome in result.files
+        ):
+            pass  # nothing was tried: the diagnosis above is the whole story
         elif not self.quiet or not result.ok:
             self._summary(result)
-        elif self.quiet:
-            click.echo(result.release_url or result.project_url or "")
+        elif _published_url(result):
+            click.echo(_published_url(result))
         self.write_ci_files(result, None)
 
     def finish_error(self, error: TrustpubError, *, repository: str | None) -> None:
@@ -387,8 +391,8 @@ class Renderer:
         click.echo(f"{heading}: {where}; {mode}")
         for outcome in result.files:
             click.echo("  " + _plain_row(outcome))
-        if result.release_url or result.project_url:
-            click.echo(f"  {result.release_url or result.project_url}")
+        if _published_url(result):
+            click.echo(f"  {_published_url(result)}")
 
     def _rich_summary(self, result: PublishResult, heading: str, where: str, mode: str) -> None:
         from rich.console import Console
@@ -409,8 +413,15 @@ class Renderer:
             row = [outcome.filename, human_size(outcome.size), outcome.sha256[:16], status]
             table.add_row(*row, *([outcome.url] if with_urls else []))
         Console(file=sys.stdout).print(table)
-        if result.release_url or result.project_url:
-            click.echo(result.release_url or result.project_url)
+        if _published_url(result):
+            click.echo(_published_url(result))
+
+
+def _published_url(result: PublishResult) -> str:
+    """The release (or project) page, once something is there: not for failures or dry runs."""
+    if not result.ok or result.dry_run:
+        return ""
+    return result.release_url or result.project_url or ""
 
 
 def _where(result: PublishResult) -> str:
