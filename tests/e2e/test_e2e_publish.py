@@ -505,3 +505,65 @@ def test_api_token_against_the_sandbox(sandbox: Sandbox, tmp_path: Path) -> None
     document = json_result(result)
     assert document["trusted_publishing"] is False
     assert {entry["status"] for entry in document["files"]} == {"uploaded"}
+
+
+def test_any_ci_with_oidc_token_env(sandbox: Sandbox, tmp_path: Path) -> None:
+    """--oidc-token-env: a token handed over in any variable, no CI variables at all."""
+    project = unique_name("anyci")
+    make_release(tmp_path / "dist", project, "1.0.0")
+    repository = f"octo-org/{project}"
+    sandbox.add_publisher(
+        provider="github",
+        repository=repository,
+        workflow="release.yml",
+        projects=[project],
+        pending=True,
+    )
+    token = sandbox.oidc_token("github", repository=repository, workflow="release.yml")
+
+    result = run_publish(
+        ["-r", sandbox.upload_url, "--oidc-token-env", "MY_OIDC_TOKEN", "--json"],
+        env=child_env(sandbox.env(), {"MY_OIDC_TOKEN": token}),
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    document = json_result(result)
+    assert document["trusted_publishing"] is True
+    assert document["provider"] == "env"
+    assert {entry["status"] for entry in document["files"]} == {"uploaded"}
+    assert token not in result.stdout + result.stderr
+
+
+def test_github_without_id_token_permission(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Here but broken: the provider's own diagnosis, not a generic 'no credentials'."""
+    project = unique_name("noperm")
+    make_release(tmp_path / "dist", project, "1.0.0")
+    job_env = sandbox_env(sandbox, "github", repository=f"octo-org/{project}", id_token=False)
+
+    result = run_publish(
+        ["-r", sandbox.upload_url], env=child_env(sandbox.env(), job_env), cwd=tmp_path
+    )
+
+    assert result.returncode == 4, result.stderr
+    first_error = next(line for line in result.stderr.splitlines() if line.startswith("error:"))
+    assert "no credentials" not in first_error
+    assert "id-token: write" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gitlab_log_sections(sandbox: Sandbox, tmp_path: Path) -> None:
+    project = unique_name("sections")
+    make_release(tmp_path / "dist", project, "1.0.0")
+    job_env = provider_job(sandbox, "gitlab", project)
+
+    result = run_publish(
+        ["-r", sandbox.upload_url], env=child_env(sandbox.env(), job_env), cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    start = result.stdout.index("section_start:")
+    end = result.stdout.index("section_end:")
+    assert start < end
+    assert "[collapsed=true]" in result.stdout
+    assert "::" not in result.stdout.replace("section_", "")  # no GitHub commands on GitLab
