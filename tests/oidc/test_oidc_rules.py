@@ -541,3 +541,17 @@ def test_compare_fix_for_repository_case() -> None:
 def test_required_claims_lists() -> None:
     assert required_claims("google") == ("email", "email_verified")
     assert "jti" in required_claims(Provider.GITLAB)
+
+
+def test_compare_with_a_publisher_of_another_provider() -> None:
+    comparison = compare(GOOGLE, github_claims())
+    assert comparison.field == "iss"
+    row = next(check for check in comparison.checks if check.field == "iss")
+    assert row.fix == (
+        "this token comes from GitHub, but the publisher is a Google publisher: declare (and "
+        "configure on the index) a GitHub publisher for this job"
+    )
+    gitlab = compare(GL, github_claims())
+    assert not gitlab.ok
+    row = next(check for check in gitlab.checks if check.field == "iss")
+    assert row.fix.startswith("this token comes from GitHub, but the publisher is a GitLab")

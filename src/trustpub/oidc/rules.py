@@ -22,7 +22,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from trustpub.oidc.claims import claim_text
-from trustpub.oidc.publishers import Provider, Publisher, canonical_issuer_for
+from trustpub.oidc.publishers import (
+    Provider,
+    Publisher,
+    canonical_issuer_for,
+    provider_for_issuer,
+)
 
 NOT_FOUND = "Publisher with matching claims was not found"
 """Warehouse's reason when no publisher survives the lookup and tie-break."""
@@ -523,7 +528,8 @@ def _gitlab_lookup_issuer(p: Publisher, ctx: _Ctx) -> _Outcome:
         "the publisher's GitLab instance must be the token's issuer",
         ""
         if ok
-        else f"the token comes from {ctx.issuer}: the publisher must be registered for that "
+        else _other_provider_fix(Provider.GITLAB, ctx.issuer)
+        or f"the token comes from {ctx.issuer}: the publisher must be registered for that "
         "instance (self-managed GitLab needs PyPI's organization onboarding)",
     )
 
@@ -876,6 +882,18 @@ def required_claims(provider: Provider | str) -> tuple[str, ...]:
 # -- the shared pipeline ------------------------------------------------------------------
 
 
+def _other_provider_fix(provider: Provider, issuer: str) -> str:
+    """When the token is another provider's: say so (the index routes tokens by issuer)."""
+    other = provider_for_issuer(issuer)
+    if other is None or other is provider:
+        return ""
+    return (
+        f"this token comes from {other.display_name}, but the publisher is a "
+        f"{provider.display_name} publisher: declare (and configure on the index) a "
+        f"{other.display_name} publisher for this job"
+    )
+
+
 def _issuer_outcome(provider: Provider, ctx: _Ctx) -> _Outcome:
     ok = ctx.issuer == ctx.canonical_issuer
     return _Outcome(
@@ -886,7 +904,8 @@ def _issuer_outcome(provider: Provider, ctx: _Ctx) -> _Outcome:
         f"must be {provider.display_name}'s issuer",
         ""
         if ok
-        else f"PyPI accepts {provider.display_name} tokens only from {ctx.canonical_issuer}",
+        else _other_provider_fix(provider, ctx.issuer)
+        or f"PyPI accepts {provider.display_name} tokens only from {ctx.canonical_issuer}",
         reason=None
         if ok
         else f"JWT issuer {ctx.issuer!r} does not match expected issuer {ctx.canonical_issuer!r}",
