@@ -7,13 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from helpers_sandbox import Sandbox, SandboxFactory, serve_command
+from fixtures_dists import make_wheel
+from helpers_sandbox import Sandbox, SandboxFactory, serve_command, start_sandbox
 
 
 def run_serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -110,28 +110,30 @@ projects = ["pkg"]
     assert [p["projects"] for p in listed] == [["pkg"]]
 
 
-def test_state_dir_keeps_the_ca_between_starts(
-    sandbox_factory: SandboxFactory, tmp_path: Path
-) -> None:
-    first: Sandbox = sandbox_factory()
-    assert first.ca_cert is not None
-    pem = first.ca_cert.read_bytes()
-    token = first.api_token
-    first.stop()
-    again = subprocess.Popen(
-        serve_command(first.state_dir, tmp_path / "again.json"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def test_state_dir_survives_a_restart(tmp_path: Path) -> None:
+    pending = "provider=github,repository=octo/kept,workflow=release.yml,projects=kept,pending=true"
+    first = start_sandbox(tmp_path / "state", publishers=[pending])
     try:
-        while not (tmp_path / "again.json").exists():
-            assert again.poll() is None
-            time.sleep(0.05)
-        assert first.ca_cert.read_bytes() == pem
-        assert first.api_token == token
+        assert first.ca_cert is not None
+        pem = first.ca_cert.read_bytes()
+        token = first.api_token
+        minted = first.minted_token("github", repository="octo/kept")  # creates "kept"
+        wheel = make_wheel(tmp_path / "dist", name="kept")
+        assert first.upload(wheel, minted).status_code == 200
     finally:
-        again.terminate()
-        again.wait(timeout=60)
+        first.stop()
+    again = start_sandbox(tmp_path / "state", publishers=[pending])
+    try:
+        assert again.ca_cert is not None
+        assert again.ca_cert.read_bytes() == pem
+        assert again.api_token == token
+        with again.client() as client:
+            assert wheel.name in client.get("/simple/kept/").text
+            assert client.get(f"/files/kept/{wheel.name}").content == wheel.read_bytes()
+        # the publisher was reified before the restart: a new job mints, no pending refusal
+        assert again.mint(again.oidc_token("github", repository="octo/kept")).status_code == 200
+    finally:
+        again.stop()
 
 
 def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """The sandbox index's data: projects, files, publishers, tokens, the request log.
 
 One :class:`IndexState` per server, guarded by a lock (requests run
-concurrently). Projects and files are saved to ``<state-dir>/index.json`` and
-the distribution files to ``<state-dir>/files/<project>/<filename>``, so a
-restarted sandbox still serves what was published. Minted tokens and claimed
+concurrently). Projects and files are saved to ``<state-dir>/index.json``, the
+distribution files to ``<state-dir>/files/<project>/<filename>`` and the
+publishers to ``<state-dir>/publishers.json``, so a restarted sandbox still
+serves what was published, to whom. Minted tokens and claimed
 JTIs live in memory only, like PyPI's short-lived tokens.
 """
 
@@ -16,12 +17,13 @@ import os
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
 
+from trustpub.errors import TrustpubError
 from trustpub.oidc.publishers import Publisher
 
 TokenKind = Literal["oidc", "user"]
@@ -99,7 +101,9 @@ class IndexState:
         self.log: list[dict[str, Any]] = []
         self._log_path = state_dir / "requests.jsonl"
         self._index_path = state_dir / "index.json"
+        self._publishers_path = state_dir / "publishers.json"
         self._load()
+        self._load_publishers()
 
     # -- persistence ---------------------------------------------------------
 
@@ -125,6 +129,34 @@ class IndexState:
             tmp = self._index_path.with_name("index.json.tmp")
             tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
             tmp.replace(self._index_path)
+
+    def _load_publishers(self) -> None:
+        try:
+            data = json.loads(self._publishers_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        for number, item in enumerate(data.get("publishers", []), start=1):
+            try:
+                publisher = Publisher.from_mapping(
+                    item["publisher"], where=f"{self._publishers_path} #{number}"
+                )
+            except (TrustpubError, KeyError, TypeError):
+                continue  # a damaged entry: the sandbox starts without it
+            entry = self._add_entry(publisher)
+            entry.pending = bool(item.get("pending", False))
+
+    def save_publishers(self) -> None:
+        """Write the registered publishers to ``publishers.json`` (atomically)."""
+        with self.lock:
+            data = {
+                "publishers": [
+                    {"publisher": entry.publisher.to_mapping(), "pending": entry.pending}
+                    for entry in self.publishers
+                ]
+            }
+            tmp = self._publishers_path.with_name("publishers.json.tmp")
+            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            tmp.replace(self._publishers_path)
 
     # -- projects and files --------------------------------------------------
 
@@ -167,28 +199,37 @@ class IndexState:
 
     # -- publishers ----------------------------------------------------------
 
+    def _add_entry(self, publisher: Publisher) -> PublisherEntry:
+        same = replace(publisher, pending=False)
+        for entry in self.publishers:
+            if replace(entry.publisher, pending=False) == same:
+                return entry  # already registered (perhaps pending once, reified since)
+        entry = PublisherEntry(
+            id=self._next_publisher,
+            publisher=publisher,
+            projects=list(publisher.projects),
+            pending=bool(publisher.pending),
+        )
+        self._next_publisher += 1
+        self.publishers.append(entry)
+        return entry
+
     def add_publisher(self, publisher: Publisher) -> PublisherEntry:
+        """Register a publisher (an equal one already registered is returned instead)."""
         with self.lock:
-            for entry in self.publishers:
-                if entry.publisher == publisher:
-                    return entry
-            entry = PublisherEntry(
-                id=self._next_publisher,
-                publisher=publisher,
-                projects=list(publisher.projects),
-                pending=bool(publisher.pending),
-            )
-            self._next_publisher += 1
-            self.publishers.append(entry)
+            entry = self._add_entry(publisher)
+            self.save_publishers()
             return entry
 
     def remove_publisher(self, entry_id: int) -> None:
         with self.lock:
             self.publishers = [e for e in self.publishers if e.id != entry_id]
+            self.save_publishers()
 
     def clear_publishers(self) -> None:
         with self.lock:
             self.publishers = []
+            self.save_publishers()
 
     def publisher_entries(self, *, pending: bool) -> list[PublisherEntry]:
         with self.lock:
@@ -198,6 +239,7 @@ class IndexState:
         """Turn a pending publisher into a normal one (its project now exists)."""
         with self.lock:
             entry.pending = False
+            self.save_publishers()
             return entry
 
     # -- tokens ----------------------------------------------------------------
