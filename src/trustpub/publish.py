@@ -27,9 +27,10 @@ file's status, so the CLI can print the same summary in every case.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -181,21 +182,49 @@ def keyring_lookup(service: str, username: str) -> str | None:
 
 
 class RecordingReporter:
-    """Forwards to another reporter and remembers each file's latest status."""
+    """Forwards to another reporter and remembers each file's latest status.
+
+    :meth:`held` buffers the messages of the current thread until the block
+    ends, so that a secret obtained inside the block can be masked before any
+    line about it (``minted an upload token ...``) is printed.
+    """
 
     def __init__(self, inner: Reporter) -> None:
         self.inner = inner
         self.statuses: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def held(self, release: Callable[[], None]) -> Iterator[None]:
+        """Buffer this thread's messages; on exit call ``release`` first, then print them."""
+        buffer: list[tuple[Callable[[str], None], str]] = []
+        self._local.buffer = buffer
+        try:
+            yield
+        finally:
+            self._local.buffer = None
+            try:
+                release()
+            finally:
+                for emit, message in buffer:
+                    emit(message)
+
+    def _emit(self, emit: Callable[[str], None], message: str) -> None:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None:
+            emit(message)
+        else:
+            buffer.append((emit, message))
 
     def debug(self, message: str) -> None:
-        self.inner.debug(message)
+        self._emit(self.inner.debug, message)
 
     def info(self, message: str) -> None:
-        self.inner.info(message)
+        self._emit(self.inner.info, message)
 
     def warning(self, message: str) -> None:
-        self.inner.warning(message)
+        self._emit(self.inner.warning, message)
 
     def file_started(self, filename: str, size: int) -> None:
         with self._lock:
@@ -564,9 +593,16 @@ class Publication:
             return self._dry_trusted(dists, exchange, detection, publisher)
 
         def credential() -> UploadCredential:
-            value = exchange.credential()
-            self.secret_sink(value.password)
-            return value
+            minted: list[UploadCredential] = []
+
+            def mask() -> None:
+                if minted:
+                    self.secret_sink(minted[0].password)
+
+            # The token is masked before the exchange's "minted ..." line is printed.
+            with self.reporter.held(mask):
+                minted.append(exchange.credential())
+            return minted[0]
 
         try:
             # Mint before the first upload: a refusal is reported as itself, not per file.

@@ -24,6 +24,7 @@ import io
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -241,12 +242,17 @@ class SandboxProcess:
 # ---- talking to the sandbox ------------------------------------------------------------
 
 
+def _tls(info: SandboxInfo) -> ssl.SSLContext:
+    """Trust exactly the sandbox's private CA."""
+    return ssl.create_default_context(cafile=info.ca_cert)
+
+
 def _post_json(info: SandboxInfo, path: str, body: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
     url = f"{info.url}{path}"
     try:
-        with httpx.Client(verify=info.ca_cert, timeout=30.0, trust_env=False) as client:
+        with httpx.Client(verify=_tls(info), timeout=30.0, trust_env=False) as client:
             response = client.post(url, json=body)
     except httpx.HTTPError as error:
         raise SandboxError(
@@ -268,7 +274,7 @@ def _request_log(info: SandboxInfo) -> list[dict[str, Any]]:
     import httpx
 
     try:
-        with httpx.Client(verify=info.ca_cert, timeout=30.0, trust_env=False) as client:
+        with httpx.Client(verify=_tls(info), timeout=30.0, trust_env=False) as client:
             response = client.get(f"{info.url}/_sandbox/log")
     except httpx.HTTPError as error:
         raise SandboxError(
