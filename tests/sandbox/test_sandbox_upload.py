@@ -347,3 +347,15 @@ def test_description_must_render(sandbox: Sandbox, tmp_path: Path) -> None:
         wheel, sandbox.api_token, description=BAD_RST, description_content_type="text/markdown"
     )
     assert fine.status_code == 200, fine.reason_phrase
+
+
+def test_unsupported_platform_tag(sandbox: Sandbox, tmp_path: Path) -> None:
+    project = unique_name()
+    linux = make_wheel(tmp_path, name=project, tag="cp311-cp311-linux_x86_64")
+    refused(
+        sandbox.upload(linux, sandbox.api_token),
+        400,
+        f"Binary wheel '{linux.name}' has an unsupported platform tag 'linux_x86_64'.",
+    )
+    many = make_wheel(tmp_path / "m", name=project, tag="cp311-cp311-manylinux_2_17_x86_64")
+    assert sandbox.upload(many, sandbox.api_token).status_code == 200

@@ -57,6 +57,16 @@ METADATA_VERSIONS = {"1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _CHUNK = 1024 * 1024
+_PLATFORM = re.compile(
+    r"^(any|win32|win_amd64|win_arm64|win_ia64"
+    r"|macosx_\d+_\d+_[a-z0-9_]+"
+    r"|manylinux1_(x86_64|i686)|manylinux2010_(x86_64|i686)"
+    r"|manylinux2014_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x)"
+    r"|(many|musl)linux_\d+_\d+_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x|riscv64)"
+    r"|linux_(armv6l|armv7l)"
+    r"|ios_\d+_\d+_[a-z0-9_]+|android_\d+_[a-z0-9_]+)$"
+)
+"""Platform tags PyPI accepts (a plain ``linux_x86_64`` wheel is refused)."""
 
 
 class Refused(Exception):
@@ -408,9 +418,16 @@ class UploadEndpoint:
                 raise Refused(400, "Invalid distribution file. Not a tar.gz archive")
         else:
             try:
-                wheel_name, wheel_version, _, _ = parse_wheel_filename(filename)
+                wheel_name, wheel_version, _, tags = parse_wheel_filename(filename)
             except InvalidWheelFilename as error:
                 raise Refused(400, str(error)) from None
+            for tag in sorted(tags, key=str):
+                if not _PLATFORM.match(tag.platform):
+                    raise Refused(
+                        400,
+                        f"Binary wheel '{filename}' has an unsupported platform tag "
+                        f"'{tag.platform}'.",
+                    )
             written = filename.split("-", 1)[0]
             if written != prefix:
                 raise Refused(
