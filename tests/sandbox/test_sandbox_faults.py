@@ -56,3 +56,14 @@ def test_latency_and_concurrent_uploads(sandbox_factory: SandboxFactory, tmp_pat
     with box.client() as client:
         releases = client.get("/pypi/conc/json").json()["releases"]
     assert sorted(releases) == sorted(f"1.{i}" for i in range(8))
+
+
+def test_concurrent_exchanges_of_one_token_mint_once(sandbox_factory: SandboxFactory) -> None:
+    box = sandbox_factory()
+    box.add_publisher(
+        provider="github", repository="octo/race", workflow="release.yml", projects=["race"]
+    )
+    oidc = box.oidc_token("github", repository="octo/race")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(lambda _: box.mint(oidc).status_code, range(6)))
+    assert sorted(codes) == [200, 422, 422, 422, 422, 422]
