@@ -288,10 +288,22 @@ def test_auto_mode_refusal_is_the_main_diagnosis(sandbox: Sandbox, tmp_path: Pat
 
     assert result.returncode == 5, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert "no trusted publisher matching this GitHub token" in errors[0]
     assert errors, result.stderr
     assert "credential" not in errors[0].lower()
     assert "::error" in result.stdout
     assert "Traceback" not in result.stderr
+    # The same refusal in --json carries the index's error code.
+    again = sandbox_env(sandbox, "github", repository=f"octo-org/{project}")
+    as_json = run_publish(
+        ["-r", sandbox.upload_url, "--json"], env=child_env(sandbox.env(), again), cwd=tmp_path
+    )
+    assert as_json.returncode == 5
+    document = json_result(as_json)
+    assert document["ok"] is False
+    assert document["error"]["code"] == "invalid-publisher"
+    assert document["error"]["exit_code"] == 5
 
 
 def test_skip_existing(sandbox: Sandbox, tmp_path: Path) -> None:

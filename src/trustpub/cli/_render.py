@@ -54,13 +54,23 @@ def human_size(size: int) -> str:
     return f"{size} B"  # pragma: no cover - loop always returns
 
 
+def error_code(error: TrustpubError) -> str | None:
+    """A stable machine code: the index's mint error code when it gave one, else the anchor."""
+    mint_errors = getattr(error, "errors", None)
+    if isinstance(mint_errors, tuple) and mint_errors:
+        code = getattr(mint_errors[0], "code", None)
+        if isinstance(code, str) and code:
+            return code
+    return error.anchor or None
+
+
 def error_document(error: TrustpubError) -> dict[str, Any]:
     """The ``error`` member of the JSON result."""
     return {
         "message": error.message,
         "hint": error.hint,
         "details": list(error.details),
-        "code": error.anchor or None,
+        "code": error_code(error),
         "anchor": error.anchor or None,
         "docs_url": error.docs_url,
         "exit_code": int(error.exit_code),
