@@ -446,9 +446,13 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
         cwd=workdir,
     )
     if pip.returncode != 0:
+        output = _visible(pip.stderr or pip.stdout)
+        hint = output or "rerun with --keep to inspect"
+        if "No module named pip" in output:
+            hint = f"this Python has no pip: run `{python} -m ensurepip` and retry"
         raise SandboxError(
             f"pip could not install {DEMO_NAME} from the sandbox (exit {pip.returncode})",
-            hint=_visible(pip.stderr or pip.stdout) or "rerun with --keep to inspect",
+            hint=hint,
         )
     say(f"  installed {DEMO_NAME}=={DEMO_VERSION} into a temporary directory")
 
