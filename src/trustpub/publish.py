@@ -439,7 +439,14 @@ class Publication:
             self.secret_sink(self.request.token)
             return UploadCredential(TOKEN_USERNAME, self.request.token, "token", None)
         if self.request.use_keyring:
-            value = self.keyring(self.target.upload_url, TOKEN_USERNAME)
+            try:
+                value = self.keyring(self.target.upload_url, TOKEN_USERNAME)
+            except Exception as error:  # a broken keyring backend must not crash a release
+                self.reporter.warning(
+                    f"the keyring could not be read ({type(error).__name__}); "
+                    "pass --no-keyring to skip it"
+                )
+                value = None
             if value:
                 from trustpub.exchange import UploadCredential
 
