@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -194,6 +195,35 @@ def test_file_extension_and_content_type(sandbox: Sandbox, tmp_path: Path) -> No
     assert response.reason_phrase.startswith("Invalid file extension:")
     image = sandbox.upload(wheel, sandbox.api_token, content_type="image/png")
     refused(image, 400, "Invalid distribution file.")
+
+
+def test_file_part_without_content_type_is_accepted(sandbox: Sandbox, tmp_path: Path) -> None:
+    # uv sends the file part with no Content-Type header; PyPI takes it as text/plain.
+    project = unique_name()
+    wheel = make_wheel(tmp_path, name=project)
+    boundary = "trustpub-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in upload_fields(wheel).items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
+        f'filename="{wheel.name}"\r\n\r\n'.encode()
+        + wheel.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    basic = base64.b64encode(f"__token__:{sandbox.api_token}".encode()).decode()
+    with sandbox.client() as client:
+        response = client.post(
+            "/legacy/",
+            content=b"".join(parts),
+            headers={
+                "Authorization": f"Basic {basic}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        assert response.status_code == 200, response.reason_phrase
+        assert wheel.name in client.get(f"/simple/{project}/").text
 
 
 def test_size_limit(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:

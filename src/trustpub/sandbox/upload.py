@@ -335,7 +335,9 @@ class UploadEndpoint:
                 "See https://www.python.org/dev/peps/pep-0527 and "
                 "https://peps.python.org/pep-0715/ for more information",
             )
-        content_type = content.content_type or ""
+        # Warehouse's form parser gives a file part sent without a Content-Type header the
+        # type text/plain (uv sends none); only an empty or image/* type is refused.
+        content_type = "text/plain" if content.content_type is None else content.content_type
         if not content_type or content_type.startswith("image/"):
             raise Refused(400, "Invalid distribution file.")
 
