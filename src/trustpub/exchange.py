@@ -557,12 +557,7 @@ class TrustedPublisher:
         url = self._target.oidc_url("burn-token")
         for token in tokens:
             try:
-                response = self._client.post(
-                    url,
-                    json={"token": token.reveal()},
-                    headers={"Authorization": f"token {token.reveal()}"},
-                    follow_redirects=False,
-                )
+                response = self._post_burn(url, token)
             except httpx.HTTPError as error:
                 self._reporter.warning(
                     f"could not revoke the upload token ({type(error).__name__}); "
@@ -587,6 +582,27 @@ class TrustedPublisher:
                     f"the index answered burn-token with HTTP {status} "
                     f"({body_excerpt(response, 120)}); the upload token expires on its own"
                 )
+
+    def _post_burn(self, url: str, token: Secret) -> httpx.Response:
+        """One burn request, retried on transport errors, 5xx and 429 (a live token must not stay)."""
+        for attempt in range(self._retries + 1):
+            if attempt:
+                self._sleep(self._backoff(attempt, None))
+            last = attempt == self._retries
+            try:
+                response = self._client.post(
+                    url,
+                    json={"token": token.reveal()},
+                    headers={"Authorization": f"token {token.reveal()}"},
+                    follow_redirects=False,
+                )
+            except httpx.TransportError:
+                if last:
+                    raise
+                continue
+            if last or not (response.status_code == 429 or response.status_code >= 500):
+                return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_with_retries(
         self, send: Callable[[], httpx.Response], *, url: str, what: str

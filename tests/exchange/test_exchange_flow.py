@@ -915,8 +915,11 @@ def test_burn_failures_are_warnings_never_errors(
     audience_ok(httpx_mock)
     mint_ok(httpx_mock)
     tp.credential()
-    httpx_mock.add_response(url=BURN_URL, status_code=500, text=f"oops {API_TOKEN}")
+    httpx_mock.add_response(
+        url=BURN_URL, status_code=500, text=f"oops {API_TOKEN}", is_reusable=True
+    )
     tp.burn()
+    assert len([r for r in httpx_mock.get_requests() if str(r.url) == BURN_URL]) == 5  # retried
     (warning,) = reporter.of("warning")
     assert warning == (
         "the index answered burn-token with HTTP 500 (oops ***); the upload token expires on "
@@ -930,7 +933,7 @@ def test_burn_network_failure_is_a_warning(
     audience_ok(httpx_mock)
     mint_ok(httpx_mock)
     tp.credential()
-    httpx_mock.add_exception(httpx.ConnectError("down"), url=BURN_URL)
+    httpx_mock.add_exception(httpx.ConnectError("down"), url=BURN_URL, is_reusable=True)
     tp.burn()
     assert reporter.of("warning") == [
         "could not revoke the upload token (ConnectError); it expires on its own within 15 minutes"
