@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Route
 from trustpub.sandbox.state import FileRecord, IndexState, Project
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
-SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
 
 
 def _wants_json(request: Request) -> bool:

@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -303,9 +303,10 @@ class IndexState:
             return list(self.log)
 
     def iter_projects(self) -> Iterator[Project]:
+        """The projects, sorted by normalized name (a snapshot)."""
         with self.lock:
-            items: Iterable[Project] = sorted(self.projects.values(), key=lambda p: p.normalized)
-            yield from list(items)
+            snapshot = sorted(self.projects.values(), key=lambda p: p.normalized)
+        yield from snapshot
 
 
 __all__ = [

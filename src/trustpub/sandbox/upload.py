@@ -420,7 +420,7 @@ class UploadEndpoint:
                 raise Refused(400, "Invalid distribution file. Not a tar.gz archive")
         else:
             try:
-                wheel_name, wheel_version, _, tags = parse_wheel_filename(filename)
+                _, wheel_version, _, tags = parse_wheel_filename(filename)
             except InvalidWheelFilename as error:
                 raise Refused(400, str(error)) from None
             for tag in sorted(tags, key=str):
@@ -437,8 +437,6 @@ class UploadEndpoint:
                     f"Filename '{filename}' should contain the normalized project name "
                     f"'{prefix}', not '{written}'.",
                 )
-            if wheel_name != normalized:  # pragma: no cover - implied by the check above
-                raise Refused(400, f"Start filename for '{display}' with '{prefix}'.")
             if wheel_version != version:
                 raise Refused(
                     400,
