@@ -1,69 +1,88 @@
 """The ``trustpub`` command line.
 
-Subcommands live in their own modules and are imported only when invoked, so
-``trustpub --help`` and ``trustpub --version`` stay fast.
+Start-up matters for a tool run in every release job, so ``trustpub
+--version`` and ``trustpub --help`` are answered without importing click (or
+anything else heavy): :func:`main` recognises exactly those two invocations.
+Everything else goes to the click group in :mod:`trustpub.cli._root`, which
+is also what ``trustpub.cli.cli`` resolves to (imported on first access).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-import click
+import os
+import sys
 
 from trustpub import __version__
 
-# name -> "module:attribute"; each module is imported only when its command runs
-_LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "publish": ("trustpub.cli.publish:publish", "Upload distributions, with trusted publishing."),
-    "claims": (
-        "trustpub.cli.claims:claims",
-        "Inspect the OIDC token; show the publisher to configure.",
-    ),
-    "sandbox": (
-        "trustpub.cli.sandbox:sandbox",
-        "A local PyPI imitation to rehearse releases.",
-    ),
-}
+TYPE_CHECKING = False  # not typing's: importing typing costs more than the whole fast path
+if TYPE_CHECKING:
+    from typing import Any
+
+PROG_NAME = "trustpub"
+
+# The root help exactly as click renders it at its default width (78 columns, used whenever the
+# terminal has at least 80, or is not a terminal). tests/test_cli_basics.py compares the two.
+ROOT_HELP = """\
+Usage: trustpub [OPTIONS] COMMAND [ARGS]...
+
+  Publish Python packages with Trusted Publishing: no stored secrets.
+
+  In CI, trustpub exchanges the job's OIDC identity for a short-lived upload
+  token, uploads your distributions and explains any refusal field by field.
+
+Options:
+  -V, --version  Show the version and exit.
+  -h, --help     Show this message and exit.
+
+Commands:
+  claims   Inspect the OIDC token; show the publisher to configure.
+  publish  Upload distributions, with trusted publishing.
+  sandbox  A local PyPI imitation to rehearse releases.
+"""
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is not None or cmd_name not in _LAZY_COMMANDS:
-            return command
-        target, _ = _LAZY_COMMANDS[cmd_name]
-        module_name, attribute = target.split(":")
-        loaded: Any = getattr(importlib.import_module(module_name), attribute)
-        if not isinstance(loaded, click.Command):  # pragma: no cover - programming error
-            raise TypeError(f"{target} is not a click command")
-        return loaded
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Describe lazy commands without importing them.
-        rows = [(name, _LAZY_COMMANDS[name][1]) for name in sorted(_LAZY_COMMANDS)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+def _fast_path(args: list[str]) -> str | None:
+    """The output for ``--version`` / ``--help`` alone, or None to use click."""
+    if args in (["--version"], ["-V"]):
+        return f"{PROG_NAME}, version {__version__}\n"
+    if args in (["--help"], ["-h"]) and _terminal_columns() >= 80:
+        return ROOT_HELP
+    return None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="trustpub")
-def cli() -> None:
-    """Publish Python packages with Trusted Publishing: no stored secrets.
-
-    In CI, trustpub exchanges the job's OIDC identity for a short-lived upload
-    token, uploads your distributions and explains any refusal field by field.
-    """
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` (what click uses), without importing shutil."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="trustpub")
+    text = _fast_path(sys.argv[1:])
+    if text is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from trustpub.cli._root import cli
+
+    cli(prog_name=PROG_NAME)
 
 
-__all__ = ["cli", "main"]
+def __getattr__(name: str) -> Any:
+    # ``from trustpub.cli import cli`` (tests, mkdocs-click) loads the click group lazily.
+    if name in ("cli", "LazyGroup"):
+        from trustpub.cli import _root
+
+        return getattr(_root, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ROOT_HELP", "cli", "main"]  # cli: provided by __getattr__
