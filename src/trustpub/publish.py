@@ -113,6 +113,12 @@ class FileOutcome:
         }
 
 
+class PublishInterrupted(TrustpubError):
+    """SIGINT before the uploads started (during them, the result says ``interrupted``)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 @dataclass(frozen=True)
 class PublishResult:
     """What a publish run did (or, with ``dry_run``, would do)."""
@@ -776,6 +782,7 @@ __all__ = [
     "MODES",
     "FileOutcome",
     "Publication",
+    "PublishInterrupted",
     "PublishRequest",
     "PublishResult",
     "SecretSink",

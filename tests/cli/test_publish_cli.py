@@ -262,3 +262,18 @@ def test_gitlab_sections_wrap_the_run(dist: Path) -> None:
 def test_expect_syntax_error_is_a_usage_error(dist: Path) -> None:
     result = run("--expect", "nonsense", "--oidc-token-env", "MY_TOKEN", env={"MY_TOKEN": "x.y.z"})
     assert_clean_failure(result, ExitCode.USAGE, "--expect: expected KEY=VALUE, got 'nonsense'")
+
+
+def test_ctrl_c_before_the_upload(dist: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trustpub.publish
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trustpub.publish, "publish", interrupted)
+    result = run("--json")
+    assert result.exit_code == int(ExitCode.INTERRUPTED)
+    assert "error: interrupted before the upload started; nothing was uploaded" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["error"]["exit_code"] == int(ExitCode.INTERRUPTED)

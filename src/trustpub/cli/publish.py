@@ -152,7 +152,7 @@ def publish(
         setup_logging(verbose)
         if token is not None:
             renderer.mask(token)
-        from trustpub.publish import PublishRequest
+        from trustpub.publish import PublishInterrupted, PublishRequest
         from trustpub.publish import publish as run_publish
 
         request = PublishRequest(
@@ -175,6 +175,11 @@ def publish(
             result = run_publish(
                 request, env=os.environ, reporter=renderer, on_secret=renderer.mask
             )
+        except KeyboardInterrupt:
+            raise PublishInterrupted(
+                "interrupted before the upload started; nothing was uploaded",
+                hint="run the command again",
+            ) from None
         finally:
             renderer.end_section("trustpub_publish")
         renderer.finish(result)
