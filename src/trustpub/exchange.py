@@ -484,6 +484,8 @@ class TrustedPublisher:
                 )
             except httpx.TransportError as error:
                 last = network_error(error, url, what="minting an upload token")
+                if last.anchor == "tls-certificate-verify-failed":  # retrying cannot help
+                    raise last from None
                 continue
             status = response.status_code
             if 300 <= status < 400:
@@ -617,6 +619,8 @@ class TrustedPublisher:
                 response = send()
             except httpx.TransportError as error:
                 last = network_error(error, url, what=what)
+                if last.anchor == "tls-certificate-verify-failed":  # retrying cannot help
+                    raise last from None
                 continue
             status = response.status_code
             if 300 <= status < 400:

@@ -353,6 +353,8 @@ class Uploader:
                             message="the connection failed after sending, but the index has the file",
                         )
                 problem = failure.message
+                if failure.anchor == "tls-certificate-verify-failed":  # retrying cannot help
+                    raise _Fatal(failure) from None
                 if attempt >= self.retries:
                     raise _Fatal(
                         NetworkError(
