@@ -11,8 +11,53 @@ import click
 from trustpub.cli._common import guarded, raw_stdout, setup_logging, verbosity_options
 from trustpub.errors import SandboxError
 
+# Subcommands written in other modules, imported only when run (so that a problem
+# in one of them never stops `serve`): name -> (module, attribute, short help).
+_LAZY: dict[str, tuple[str, str, str]] = {
+    "env": (
+        "trustpub.cli.sandbox_env",
+        "env",
+        "Print the environment of a simulated CI job of a running sandbox.",
+    ),
+    "demo": (
+        "trustpub.cli.sandbox_demo",
+        "demo",
+        "Rehearse a whole trusted-publishing release locally.",
+    ),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _SandboxGroup(click.Group):
+    """The ``sandbox`` group: ``serve`` here, ``env`` and ``demo`` loaded lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in _LAZY:
+            return command
+        module_name, attribute, _ = _LAZY[cmd_name]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            raise click.ClickException(f"`trustpub sandbox {cmd_name}` is not available") from None
+        loaded = getattr(module, attribute, None)
+        if not isinstance(loaded, click.Command):
+            raise click.ClickException(f"`trustpub sandbox {cmd_name}` is not available")
+        return loaded
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = {
+            name: command.get_short_help_str(formatter.width - 20)
+            for name, command in self.commands.items()
+        }
+        rows.update({name: text for name, (_, _, text) in _LAZY.items()})
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows.items()))
+
+
+@click.group(cls=_SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def sandbox() -> None:
     """A local PyPI imitation (trusted publishing, upload, simple index) to rehearse releases."""
 
@@ -168,42 +213,3 @@ def serve(
             out.flush()
 
         server.run(options, settings, announce)
-
-
-# --- `trustpub sandbox env` (written by the identity engineer in cli/sandbox_env.py) ---
-# Registered lazily so that `serve` works even where that module is absent.
-class _LazyEnv(click.Command):
-    def _target(self) -> click.Command:
-        try:
-            module = importlib.import_module("trustpub.cli.sandbox_env")
-        except ImportError:
-            raise click.ClickException("`trustpub sandbox env` is not available") from None
-        command = module.env
-        if not isinstance(command, click.Command):  # pragma: no cover - programming error
-            raise click.ClickException("`trustpub sandbox env` is not available")
-        return command
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - not the entry point
-        return self._target().main(*args, **kwargs)
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        return self._target().make_context(info_name, args, parent=parent, **extra)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        return self._target().invoke(ctx)
-
-
-sandbox.add_command(
-    _LazyEnv(
-        "env",
-        help="Print the environment of a simulated CI job (see sandbox_env).",
-        add_help_option=False,
-    ),
-)
-sandbox.add_command(importlib.import_module("trustpub.cli.sandbox_demo").demo)
