@@ -333,7 +333,8 @@ def start_sandbox(
                 process.kill()
             process.wait()
             raise RuntimeError(
-                "the sandbox did not start: " + stderr_path.read_text(errors="replace")
+                f"the sandbox did not start (exit {process.returncode}): "
+                + stderr_path.read_text(errors="replace")
             )
         time.sleep(0.05)
     ready = json.loads(ready_file.read_text(encoding="utf-8"))
