@@ -13,6 +13,7 @@ code must still never format a revealed value into a message.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
@@ -88,6 +89,9 @@ def remember(value: str) -> None:
         # pypi-<macaroon>: the body without the prefix is the secret part.
         if value.startswith("pypi-") and len(value) > 5 + _MIN_PIECE:
             _known.add(value[5:])
+        # The Basic header an upload sends carries it base64-encoded; an index
+        # that echoes the header back must not get it printed either.
+        _known.add(base64.b64encode(f"__token__:{value}".encode()).decode())
 
 
 def forget_all() -> None:
