@@ -147,3 +147,24 @@ def test_plain_progress_lines(capsys: pytest.CaptureFixture[str]) -> None:
     quiet.info("step")
     quiet.file_started("x", 1)
     assert capsys.readouterr().err == ""
+
+
+def test_rich_progress_restarts_a_retried_file() -> None:
+    import io
+
+    from rich.console import Console
+
+    renderer = Renderer(env={}, rich_output=True)
+    renderer._console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    renderer.file_started("pkg-1.0.tar.gz", 100)
+    renderer.file_progress("pkg-1.0.tar.gz", 60)
+    renderer.file_started("pkg-1.0.tar.gz", 100)  # the uploader retries: starts over
+    progress = renderer._progress
+    assert progress is not None
+    assert [(task.description, task.completed) for task in progress.tasks] == [
+        ("pkg-1.0.tar.gz", 0)
+    ]
+    renderer.file_finished("pkg-1.0.tar.gz", "uploaded")
+    assert progress.tasks == []
+    renderer.end_section("x")
+    assert renderer._progress is None

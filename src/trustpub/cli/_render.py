@@ -283,7 +283,11 @@ class Renderer:
         if self.rich:
             with self._lock:
                 progress = self._ensure_progress()
-                self._tasks[filename] = progress.add_task(filename, total=size or None)
+                task = self._tasks.get(filename)
+                if task is None:
+                    self._tasks[filename] = progress.add_task(filename, total=size or None)
+                else:  # a retry: the upload starts over
+                    progress.reset(task, total=size or None)
         else:
             self._err(f"uploading {filename} ({human_size(size)})")
 
