@@ -79,6 +79,7 @@ def test_github_outputs_success_and_failure() -> None:
     assert outputs["project-url"] == "https://test.pypi.org/project/pkg/"
     assert outputs["release-url"] == "https://test.pypi.org/project/pkg/1.0/"
     assert [entry["status"] for entry in json.loads(outputs["files"])] == ["uploaded", "skipped"]
+    assert github_outputs(result(dry_run=True))["release-url"] == ""
     failed = github_outputs(result(ok=False, trusted_publishing=False))
     assert failed["release-url"] == ""
     assert failed["trusted-publishing"] == "false"

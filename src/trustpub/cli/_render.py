@@ -118,10 +118,10 @@ def early_error_document(error: TrustpubError, *, repository: str | None) -> dic
 def github_outputs(result: PublishResult | None) -> dict[str, str]:
     """The step outputs the GitHub Action exposes (names are a contract).
 
-    The URLs are set only when the run succeeded (a dry run included).
+    The URLs are set only when files were published (not for failures or dry runs).
     """
     files = [outcome.as_dict() for outcome in result.files] if result else []
-    ok = result is not None and result.ok
+    ok = result is not None and result.ok and not result.dry_run
     return {
         "files": json.dumps(files, separators=(",", ":")),
         "project-url": (result.project_url or "") if result and ok else "",
