@@ -601,6 +601,8 @@ class Publication:
             client=self.client,
             reporter=self.reporter,
             before_mint=before_mint,
+            declared=publisher,
+            project=dists[0].normalized_name if dists else None,
         )
         if self.request.dry_run:
             return self._dry_trusted(dists, exchange, detection, publisher)
