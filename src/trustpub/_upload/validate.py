@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import readme_renderer.rst
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -388,6 +387,8 @@ def readme_problem(
         return None  # plain text and Markdown always render
     key = (description, declared or "")
     if key not in cache:
+        import readme_renderer.rst  # docutils is slow to import: only for RST descriptions
+
         stream = _WarningCollector()
         rendered = readme_renderer.rst.render(description, stream=stream, **params)
         if rendered is not None:
