@@ -579,3 +579,25 @@ def test_gitlab_log_sections(sandbox: Sandbox, tmp_path: Path) -> None:
     assert start < end
     assert "[collapsed=true]" in result.stdout
     assert "::" not in result.stdout.replace("section_", "")  # no GitHub commands on GitLab
+
+
+def test_dry_run_finds_a_conflicting_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A dry run reports a same-named file with other contents, and still uploads nothing."""
+    project = unique_name("conflict")
+    env = child_env(sandbox.env(), {"TRUSTPUB_TOKEN": sandbox.api_token})
+    first = tmp_path / "first"
+    make_release(first / "dist", project, "1.0.0")
+    published = run_publish(["-r", sandbox.upload_url], env=env, cwd=first)
+    assert published.returncode == 0, published.stderr
+
+    second = tmp_path / "second"
+    make_wheel(second / "dist", project, "1.0.0", description="Rebuilt with other contents.")
+    start = len(sandbox.log())
+    result = run_publish(["-r", sandbox.upload_url, "--dry-run", "--json"], env=env, cwd=second)
+
+    assert result.returncode == 6, result.stderr
+    document = json_result(result)
+    assert document["dry_run"] is True
+    assert [entry["status"] for entry in document["files"]] == ["conflict"]
+    assert document["error"]["code"] == "file-already-exists"
+    assert not paths(log_since(sandbox, start), "POST", "/legacy/")
