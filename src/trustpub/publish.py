@@ -390,6 +390,12 @@ class Publication:
                 "or use --trusted-publishing never to upload with the token",
                 anchor="token-with-trusted-publishing",
             )
+        if request.oidc_token_env and request.mode == "never":
+            raise UsageError(
+                "--oidc-token-env cannot be combined with --trusted-publishing never",
+                hint="drop --oidc-token-env to upload with an API token, or use "
+                "--trusted-publishing auto/always to publish with the OIDC token",
+            )
         self.request = request
         self.env = env
         self.client = client

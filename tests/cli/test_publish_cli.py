@@ -277,3 +277,12 @@ def test_ctrl_c_before_the_upload(dist: Path, monkeypatch: pytest.MonkeyPatch) -
     document = json.loads(result.stdout)
     assert document["ok"] is False
     assert document["error"]["exit_code"] == int(ExitCode.INTERRUPTED)
+
+
+def test_oidc_token_env_with_never_is_a_usage_error(dist: Path) -> None:
+    result = run("--trusted-publishing", "never", "--oidc-token-env", "MY_TOKEN")
+    assert_clean_failure(
+        result,
+        ExitCode.USAGE,
+        "--oidc-token-env cannot be combined with --trusted-publishing never",
+    )
