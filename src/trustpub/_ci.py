@@ -9,7 +9,7 @@
 * GitLab collapsible sections (``section_start``/``section_end`` lines).
 
 Nothing here prints: the helpers return text or append to the files the CI
-names. Values must already be free of secrets.
+names. Values should already be free of secrets; outputs are scrubbed again when written.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
+
+from trustpub._secret import scrub
 
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _SECTION_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -56,7 +58,8 @@ def write_outputs(values: Mapping[str, str], env: Mapping[str, str] | None = Non
     target = env.get("GITHUB_OUTPUT")
     if not target:
         return False
-    text = "".join(format_output(name, value) for name, value in values.items())
+    # Values can carry index-supplied text (per-file refusal messages): scrub secrets.
+    text = "".join(format_output(name, scrub(value)) for name, value in values.items())
     with Path(target).open("a", encoding="utf-8") as stream:
         stream.write(text)
     return True
