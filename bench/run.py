@@ -1,0 +1,775 @@
+"""trustpub against twine and uv publish: one command, one run, same files, with targets.
+
+    python bench/run.py            # the full benchmark (well under 15 minutes on 2 cores)
+    python bench/run.py --quick    # a smoke run: fewer runs, smaller files
+
+It installs the pinned peers (bench/requirements.txt) and this checkout into
+bench/.venv, starts ``trustpub sandbox serve`` per case, runs every case for
+every tool on the same files, alternating tools run by run, and prints a
+Markdown table of medians (wall, CPU = user+sys of the child, peak RSS of the
+child) with trustpub's ratios and each target marked PASS or MISS. The same
+data goes to bench/results/latest.json (and the table to latest.md).
+
+Standard library only: it runs with any Python 3.10+.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+import dists  # noqa: E402  (bench/dists.py, next to this file)
+
+VENV = BENCH / ".venv"
+BIN = VENV / "bin"
+RESULTS = BENCH / "results"
+LAUNCHER = BENCH / "_launch.py"
+TOOLS = ("trustpub", "twine", "uv")
+MIB = 1 << 20
+LATENCY_MS = 100
+JOBS = 4  # trustpub's default --jobs
+PUBLISHER_REPO = "bench-org/bench-pkg"
+TP_PROJECT = "bench-tp"
+
+
+@dataclass(frozen=True)
+class Config:
+    quick: bool
+    startup_runs: int
+    release_runs: int
+    large_runs: int
+    trusted_runs: int
+    wheel_size: int
+    large_sizes: tuple[int, ...]
+
+    @classmethod
+    def make(cls, quick: bool, runs: int | None) -> Config:
+        if quick:
+            return cls(
+                True, runs or 3, runs or 2, runs or 2, runs or 2, 16 * 1024, (10 * MIB, 40 * MIB)
+            )
+        n = max(runs or 5, 5)
+        return cls(False, max(n, 15), n, n, n, 128 * 1024, (100 * MIB, 500 * MIB))
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def venv_marker() -> str:
+    digest = hashlib.sha256()
+    for path in (BENCH / "requirements.txt", REPO / "pyproject.toml"):
+        digest.update(path.read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def ensure_venv(install: bool) -> None:
+    """bench/.venv with this checkout (editable, sandbox extra) and the pinned peers."""
+    marker = VENV / ".bench-marker"
+    wanted = venv_marker()
+    if not install:
+        if not (BIN / "python").exists():
+            sys.exit("bench/.venv is missing; run without --no-install first")
+    elif not marker.exists() or marker.read_text() != wanted:
+        print(f"installing peers into {VENV} ...", flush=True)
+        if not (BIN / "python").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run(
+            [
+                str(BIN / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-e",
+                f"{REPO}[sandbox]",
+                "-r",
+                str(BENCH / "requirements.txt"),
+            ],
+            check=True,
+        )
+        marker.write_text(wanted)
+    # A real install has bytecode; an editable checkout may not (PYTHONDONTWRITEBYTECODE).
+    subprocess.run(
+        [str(BIN / "python"), "-m", "compileall", "-q", str(REPO / "src")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A neutral environment: no CI identity, no bytecode switch-off, no colours or pagers."""
+    drop_prefixes = (
+        "GITHUB_",
+        "ACTIONS_",
+        "GITLAB_",
+        "CI_",
+        "TRUSTPUB_",
+        "TWINE_",
+        "UV_",
+        "PYTHON",
+        "BUILDKITE",
+        "CIRCLE",
+        "GOOGLE_",
+        "GCE_",
+        "ACTIVESTATE",
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(drop_prefixes)
+        and key not in ("CI", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "VIRTUAL_ENV")
+    }
+    env.update({"NO_COLOR": "1", "TERM": "dumb", "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"})
+    env.pop("COLUMNS", None)
+    env.update(extra or {})
+    return env
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+
+    def version(*command: str) -> str:
+        done = subprocess.run(command, capture_output=True, text=True, env=child_env())
+        return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else "?"
+
+    return {
+        "nproc": os.cpu_count(),
+        "memory": memory,
+        "cpu": model or platform.processor(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": version(str(BIN / "python"), "--version"),
+        "trustpub": version(str(BIN / "trustpub"), "--version"),
+        "twine": version(str(BIN / "twine"), "--version").split(" (")[0],
+        "uv": version(str(BIN / "uv"), "--version"),
+    }
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss_mib: float
+
+
+@dataclass
+class Series:
+    tool: str
+    label: str
+    samples: list[Sample] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def median(self, attribute: str) -> float | None:
+        values = [getattr(sample, attribute) for sample in self.samples]
+        return statistics.median(values) if values else None
+
+
+class Runner:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.count = 0
+
+    def measure(
+        self, command: Sequence[str], env: dict[str, str], *, timeout: float = 600
+    ) -> tuple[Sample | None, str]:
+        """Run ``command`` through the launcher; the sample, or None and why it failed."""
+        self.count += 1
+        out = self.work / f"m{self.count}.json"
+        log = self.work / f"m{self.count}.log"
+        with log.open("wb") as handle:
+            done = subprocess.run(
+                [str(BIN / "python"), "-I", "-S", str(LAUNCHER), str(out), *command],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.work,
+                timeout=timeout,
+                check=False,
+            )
+        text = log.read_text(errors="replace")
+        if done.returncode != 0 or not out.exists():
+            return None, f"launcher failed ({done.returncode}): {text[-800:]}"
+        data = json.loads(out.read_text())
+        if data["returncode"] != 0:
+            return None, f"exit {data['returncode']}: {text[-800:]}"
+        sample = Sample(
+            wall=data["wall"], cpu=data["user"] + data["sys"], rss_mib=data["maxrss_kib"] / 1024
+        )
+        return sample, text
+
+
+def alternate(runs: int, tools: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """(run, tool) pairs, tools alternating and the starting tool rotating each run."""
+    for run in range(runs):
+        for offset in range(len(tools)):
+            yield run, tools[(run + offset) % len(tools)]
+
+
+# --------------------------------------------------------------------------- the sandbox
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    info: dict[str, Any]
+    ready_file: Path
+    token: str
+
+    @property
+    def upload_url(self) -> str:
+        return str(self.info["upload_url"])
+
+    @property
+    def ca_cert(self) -> str | None:
+        return self.info.get("ca_cert")
+
+
+@contextmanager
+def sandbox(work: Path, name: str, *args: str) -> Iterator[Sandbox]:
+    state = work / f"sandbox-{name}"
+    ready = work / f"ready-{name}.json"
+    log = (work / f"sandbox-{name}.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(BIN / "trustpub"),
+            "sandbox",
+            "serve",
+            "--state-dir",
+            str(state),
+            "--ready-file",
+            str(ready),
+            *args,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=child_env(),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox did not start; see {log.name}")
+            time.sleep(0.05)
+        info = json.loads(ready.read_text().splitlines()[-1])
+        token = Path(info["api_token_file"]).read_text().strip()
+        yield Sandbox(info, ready, token)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def upload_command(
+    tool: str, box: Sandbox, files: Sequence[Path]
+) -> tuple[list[str], dict[str, str]]:
+    """The API-token upload command of ``tool`` (token in the tool's env var, not argv)."""
+    paths = [str(path) for path in files]
+    if tool == "trustpub":
+        return (
+            [str(BIN / "trustpub"), "publish", "-r", box.upload_url, "--no-keyring", *paths],
+            {"TRUSTPUB_TOKEN": box.token},
+        )
+    if tool == "twine":
+        return (
+            [
+                str(BIN / "twine"),
+                "upload",
+                "--repository-url",
+                box.upload_url,
+                "--non-interactive",
+                "--disable-progress-bar",
+                *paths,
+            ],
+            {"TWINE_USERNAME": "__token__", "TWINE_PASSWORD": box.token},
+        )
+    return (
+        [
+            str(BIN / "uv"),
+            "publish",
+            "--publish-url",
+            box.upload_url,
+            "--no-progress",
+            "--trusted-publishing",
+            "never",
+            *paths,
+        ],
+        {"UV_PUBLISH_TOKEN": box.token},
+    )
+
+
+def tls_env(box: Sandbox) -> dict[str, str]:
+    if box.ca_cert is None:
+        return {}
+    return {"SSL_CERT_FILE": box.ca_cert, "REQUESTS_CA_BUNDLE": box.ca_cert}
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def case_startup(cfg: Config, runner: Runner, log: Callable[[str], None]) -> dict[str, Any]:
+    series: dict[tuple[str, str], Series] = {}
+    for flag in ("--version", "--help"):
+        for tool in TOOLS:
+            series[(flag, tool)] = Series(tool, f"{tool} {flag}")
+            for _ in range(2):  # warm the page cache and bytecode
+                runner.measure([str(BIN / tool), flag], child_env())
+        for _, tool in alternate(cfg.startup_runs, TOOLS):
+            sample, why = runner.measure([str(BIN / tool), flag], child_env())
+            record(series[(flag, tool)], sample, why)
+    rows, targets = [], []
+    for flag in ("--version", "--help"):
+        group = {tool: series[(flag, tool)] for tool in TOOLS}
+        rows.extend(table_rows(f"start-up `{flag}`", group))
+        mine, twine = group["trustpub"].median("wall"), group["twine"].median("wall")
+        targets.append(target(f"`trustpub {flag}` <= 60 ms", mine, 0.060, unit="s"))
+        targets.append(
+            target(f"`trustpub {flag}` <= 0.4x twine's", ratio(mine, twine), 0.4, unit="x")
+        )
+    log(f"start-up: {len(rows)} rows")
+    return {"rows": rows, "targets": targets}
+
+
+def case_release(
+    cfg: Config, runner: Runner, work: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    name = "bench-release"
+    builds = work / "release"
+    sets: dict[tuple[int, str], list[Path]] = {}
+    for index, tool in enumerate(TOOLS):
+        sets[(-1, tool)] = dists.build_release(
+            builds / f"warm-{tool}", name, f"0.{index}.0", wheel_size=cfg.wheel_size
+        )
+        for run in range(cfg.release_runs):
+            sets[(run, tool)] = dists.build_release(
+                builds / f"{run}-{tool}", name, f"1.{run}.{index}", wheel_size=cfg.wheel_size
+            )
+    files = len(sets[(0, "trustpub")])
+    limit = files * LATENCY_MS / 1000 / JOBS
+    group = {tool: Series(tool, tool) for tool in TOOLS}
+    # A fresh sandbox per upload: the sandbox rewrites its whole state file on every upload, so
+    # an index that keeps growing would make later runs slower for reasons that are not the
+    # client's. Warm-up round (untimed) first: bytecode, page cache.
+    plan = [(-1, tool) for tool in TOOLS] + list(alternate(cfg.release_runs, TOOLS))
+    for run, tool in plan:
+        with sandbox(
+            work, f"release-{run}-{tool}", "--no-tls", "--latency-ms", str(LATENCY_MS)
+        ) as box:
+            command, extra = upload_command(tool, box, sets[(run, tool)])
+            sample, why = runner.measure(command, child_env(extra))
+        if run < 0:
+            if sample is None:
+                log(f"release warm-up {tool} failed: {why}")
+            continue
+        record(group[tool], sample, why)
+        log(f"release run {run} {tool}: {fmt_s(sample.wall) if sample else 'FAILED'}")
+    rows = table_rows(f"release: {files} files, {LATENCY_MS} ms latency", group)
+    mine = group["trustpub"].median("wall")
+    walls = [w for w in (group["twine"].median("wall"), group["uv"].median("wall")) if w]
+    fastest_peer = min(walls) if walls else None
+    targets = [
+        target(
+            "release: >= 3x faster than the faster of twine and uv",
+            ratio(fastest_peer, mine),
+            3.0,
+            unit="x",
+            higher=True,
+        ),
+        target(
+            f"release: <= 1.5x the limit {files} x {LATENCY_MS} ms / {JOBS} jobs = {limit:.3f} s",
+            ratio(mine, limit),
+            1.5,
+            unit="x",
+        ),
+    ]
+    return {
+        "rows": rows,
+        "targets": targets,
+        "files": files,
+        "limit_s": limit,
+        "wheel_size": cfg.wheel_size,
+        "jobs": JOBS,
+        "latency_ms": LATENCY_MS,
+    }
+
+
+def case_large(
+    cfg: Config, runner: Runner, work: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    targets: list[dict[str, Any]] = []
+    with sandbox(work, "large", "--no-tls") as box:
+        for number, size in enumerate(cfg.large_sizes):
+            label = f"{size // MIB} MB"
+            wheel = dists.build_wheel(
+                work / "large", "bench-large", f"{number + 1}.0.0", payload_size=size, seed=number
+            )
+            # Untimed first upload: the index has the file, so every timed upload does the same
+            # work on the server (an identical file is a 200 no-op there, as on PyPI).
+            command, extra = upload_command("trustpub", box, [wheel])
+            sample, why = runner.measure(command, child_env(extra))
+            if sample is None:
+                log(f"large warm-up failed: {why}")
+            group = {tool: Series(tool, tool) for tool in TOOLS}
+            for run, tool in alternate(cfg.large_runs, TOOLS):
+                command, extra = upload_command(tool, box, [wheel])
+                sample, why = runner.measure(command, child_env(extra), timeout=900)
+                record(group[tool], sample, why)
+                log(
+                    f"large {label} run {run} {tool}: "
+                    f"{fmt_s(sample.wall) + ', ' + fmt_mib(sample.rss_mib) if sample else 'FAILED'}"
+                )
+            wheel.unlink()
+            rows.extend(table_rows(f"one {label} wheel", group))
+            mine = group["trustpub"]
+            targets.append(
+                target(
+                    f"{label}: trustpub peak RSS <= 64 MiB",
+                    mine.median("rss_mib"),
+                    64.0,
+                    unit="MiB",
+                )
+            )
+            targets.append(
+                target(
+                    f"{label}: trustpub wall <= 0.8x twine's",
+                    ratio(mine.median("wall"), group["twine"].median("wall")),
+                    0.8,
+                    unit="x",
+                )
+            )
+    return {"rows": rows, "targets": targets, "sizes": list(cfg.large_sizes)}
+
+
+def job_env(box: Sandbox) -> dict[str, str]:
+    """A fresh GitHub-like job from ``trustpub sandbox env`` (one OIDC token per job)."""
+    done = subprocess.run(
+        [
+            str(BIN / "trustpub"),
+            "sandbox",
+            "env",
+            "--ready-file",
+            str(box.ready_file),
+            "--provider",
+            "github",
+            "--repository",
+            PUBLISHER_REPO,
+            "--workflow",
+            "release.yml",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        check=True,
+    )
+    env: dict[str, str] = json.loads(done.stdout)
+    return env
+
+
+def sandbox_log(box: Sandbox) -> list[dict[str, Any]]:
+    import ssl
+
+    context = ssl.create_default_context(cafile=box.ca_cert) if box.ca_cert else None
+    url = f"{box.info['url']}/_sandbox/log"  # http(s) URL from the sandbox's ready line
+    with urllib.request.urlopen(url, context=context) as response:  # noqa: S310
+        data: dict[str, Any] = json.load(response)
+    return list(data.get("requests", []))
+
+
+def case_trusted(
+    cfg: Config, runner: Runner, work: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    tools = ("trustpub", "uv")
+    publisher = (
+        f"provider=github,repository={PUBLISHER_REPO},workflow=release.yml,projects={TP_PROJECT}"
+    )
+    group = {tool: Series(tool, tool) for tool in tools}
+    burns: dict[str, int] = {}
+    with sandbox(work, "trusted", "--publisher", publisher) as box:
+        # The project must exist: minted tokens cannot create projects (as on PyPI).
+        seed = dists.build_wheel(work / "tp", TP_PROJECT, "0.0.1")
+        command, extra = upload_command("trustpub", box, [seed])
+        sample, why = runner.measure(command, child_env({**extra, **tls_env(box)}))
+        if sample is None:
+            raise RuntimeError(f"could not create {TP_PROJECT}: {why}")
+        for warm in range(len(tools) + cfg.trusted_runs * len(tools)):
+            dists.build_wheel(work / "tp" / str(warm), TP_PROJECT, f"1.0.{warm}")
+        counter = iter(range(10**6))
+        plan = [(-1, tool) for tool in tools] + list(alternate(cfg.trusted_runs, tools))
+        for run, tool in plan:
+            index = next(counter)
+            wheel = next((work / "tp" / str(index)).glob("*.whl"))
+            env = child_env({**job_env(box), **tls_env(box)})
+            if tool == "trustpub":
+                command = [
+                    str(BIN / "trustpub"),
+                    "publish",
+                    "-r",
+                    box.upload_url,
+                    "--trusted-publishing",
+                    "always",
+                    "--no-keyring",
+                    str(wheel),
+                ]
+            else:
+                command = [
+                    str(BIN / "uv"),
+                    "publish",
+                    "--trusted-publishing",
+                    "always",
+                    "--publish-url",
+                    box.upload_url,
+                    "--no-progress",
+                    str(wheel),
+                ]
+            before = len(sandbox_log(box))
+            sample, why = runner.measure(command, env)
+            requests = sandbox_log(box)[before:]
+            burned = sum(1 for entry in requests if entry.get("path") == "/_/oidc/burn-token")
+            if run >= 0:
+                record(group[tool], sample, why)
+                burns[tool] = burns.get(tool, 0) + burned
+                log(
+                    f"trusted run {run} {tool}: {fmt_s(sample.wall) if sample else 'FAILED'}"
+                    f" (burn requests: {burned})"
+                )
+            elif sample is None:
+                log(f"trusted warm-up {tool} failed: {why}")
+    rows = table_rows("trusted publishing, one small wheel, TLS", group)
+    rows.append(
+        {
+            "case": rows[0]["case"],
+            "tool": "twine",
+            "runs": 0,
+            "wall": None,
+            "cpu": None,
+            "rss_mib": None,
+            "note": "n/a: twine mints tokens only for upload.pypi.org / "
+            "test.pypi.org URLs, so it cannot publish to the sandbox with trusted publishing",
+        }
+    )
+    targets = [
+        target(
+            "trusted publishing: trustpub <= 1.5x uv's wall",
+            ratio(group["trustpub"].median("wall"), group["uv"].median("wall")),
+            1.5,
+            unit="x",
+        )
+    ]
+    return {"rows": rows, "targets": targets, "burn_requests": burns}
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def record(series: Series, sample: Sample | None, why: str) -> None:
+    if sample is None:
+        series.failures.append(why)
+    else:
+        series.samples.append(sample)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def target(
+    name: str, value: float | None, limit: float, *, unit: str, higher: bool = False
+) -> dict[str, Any]:
+    if value is None:
+        verdict = "MISS"
+    else:
+        verdict = "PASS" if (value >= limit if higher else value <= limit) else "MISS"
+    return {"target": name, "value": value, "limit": limit, "unit": unit, "verdict": verdict}
+
+
+def table_rows(case: str, group: dict[str, Series]) -> list[dict[str, Any]]:
+    base = group.get("trustpub")
+    rows = []
+    for tool, series in group.items():
+        row: dict[str, Any] = {
+            "case": case,
+            "tool": tool,
+            "runs": len(series.samples),
+            "wall": series.median("wall"),
+            "cpu": series.median("cpu"),
+            "rss_mib": series.median("rss_mib"),
+            "failures": series.failures[:3],
+        }
+        if base is not None and tool != "trustpub":
+            row["trustpub_ratio"] = {
+                key: ratio(base.median(key), series.median(key))
+                for key in ("wall", "cpu", "rss_mib")
+            }
+        rows.append(row)
+    return rows
+
+
+def fmt_s(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def fmt_mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} MiB"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "| case | tool | runs | wall | CPU | peak RSS | trustpub/tool wall | CPU | RSS |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for case in result["cases"].values():
+        for row in case["rows"]:
+            ratios = row.get("trustpub_ratio", {})
+            note = row.get("note")
+            if note:
+                lines.append(f"| {row['case']} | {row['tool']} | - | {note} | | | | | |")
+                continue
+            failed = f" ({len(row['failures'])} failed)" if row.get("failures") else ""
+            lines.append(
+                f"| {row['case']} | {row['tool']} | {row['runs']}{failed} | {fmt_s(row['wall'])} "
+                f"| {fmt_s(row['cpu'])} | {fmt_mib(row['rss_mib'])} "
+                f"| {fmt_ratio(ratios.get('wall'))} | {fmt_ratio(ratios.get('cpu'))} "
+                f"| {fmt_ratio(ratios.get('rss_mib'))} |"
+            )
+    lines += ["", "| target | value | verdict |", "|---|---:|---|"]
+    for case in result["cases"].values():
+        for item in case["targets"]:
+            value = item["value"]
+            unit = item["unit"]
+            if value is None:
+                shown = "-"
+            elif unit == "s":
+                shown = fmt_s(value)
+            elif unit == "x":
+                shown = f"{value:.2f}x"
+            else:
+                shown = f"{value:.1f} {unit}"
+            lines.append(f"| {item['target']} | {shown} | {item['verdict']} |")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- main
+
+CASES = ("startup", "release", "large", "trusted")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: fewer runs, smaller files")
+    parser.add_argument(
+        "--runs", type=int, help="runs per tool and case (at least 5 unless --quick)"
+    )
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help=f"comma-separated subset of {','.join(CASES)}"
+    )
+    parser.add_argument("--no-install", action="store_true", help="use bench/.venv as it is")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, files)")
+    args = parser.parse_args(argv)
+    cases = [name.strip() for name in args.cases.split(",") if name.strip()]
+    unknown = set(cases) - set(CASES)
+    if unknown:
+        parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
+    cfg = Config.make(args.quick, args.runs)
+    started = time.monotonic()
+    ensure_venv(not args.no_install)
+    work = Path(tempfile.mkdtemp(prefix="trustpub-bench-"))
+
+    def log(message: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {message}", flush=True)
+
+    result: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "config": asdict(cfg),
+        "cases": {},
+    }
+    log(f"machine: {json.dumps(result['machine'])}")
+    runner = Runner(work)
+    try:
+        for name in cases:
+            log(f"case {name} ...")
+            if name == "startup":
+                result["cases"][name] = case_startup(cfg, runner, log)
+            elif name == "release":
+                result["cases"][name] = case_release(cfg, runner, work, log)
+            elif name == "large":
+                result["cases"][name] = case_large(cfg, runner, work, log)
+            else:
+                result["cases"][name] = case_trusted(cfg, runner, work, log)
+    finally:
+        if args.keep:
+            log(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    result["duration_s"] = round(time.monotonic() - started, 1)
+    table = markdown(result)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    args.output.with_suffix(".md").write_text(table)
+    print()
+    print(
+        f"{result['date']}, {result['machine']['nproc']} CPUs ({result['machine']['cpu']}), "
+        f"{result['machine']['memory']}, {result['machine']['python']}; "
+        f"{'quick' if cfg.quick else 'full'} run in {result['duration_s']} s"
+    )
+    print(table)
+    print(f"written: {args.output} and {args.output.with_suffix('.md')}")
+    failures = [
+        row for case in result["cases"].values() for row in case["rows"] if row.get("failures")
+    ]
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""bench/: the case builders make valid files, and the harness's helpers behave (no timing)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+from trustpub.upload import validate
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+# bench/ is not a package (it is run as `python bench/run.py`): load its modules by path.
+dists = importlib.import_module("dists")
+run = importlib.import_module("run")
+
+
+def test_release_is_40_wheels_and_an_sdist(tmp_path: Path) -> None:
+    files = dists.build_release(tmp_path, "bench-release", "1.2.3", wheel_size=1024)
+    wheels = [path for path in files if path.suffix == ".whl"]
+    sdists = [path for path in files if path.name.endswith(".tar.gz")]
+    assert len(files) == 41
+    assert len(wheels) == 40
+    assert len(sdists) == 1
+    seen_tags = set()
+    for wheel in wheels:
+        name, version, build, tags = parse_wheel_filename(wheel.name)
+        assert name == canonicalize_name("bench-release")
+        assert str(version) == "1.2.3"
+        assert build == ()
+        seen_tags.add(frozenset(tags))
+        with zipfile.ZipFile(wheel) as archive:
+            wheel_text = archive.read("bench_release-1.2.3.dist-info/WHEEL").decode()
+            metadata = archive.read("bench_release-1.2.3.dist-info/METADATA").decode()
+        assert {f"{t.interpreter}-{t.abi}-{t.platform}" for t in tags} == {
+            line.split(": ", 1)[1] for line in wheel_text.splitlines() if line.startswith("Tag: ")
+        }
+        assert "Name: bench-release\n" in metadata
+    assert len(seen_tags) == 40
+    interpreters = {t.interpreter for tags in seen_tags for t in tags}
+    assert interpreters == set(dists.PYTHONS)
+    assert len(dists.PLATFORMS) == 8
+    name, version = parse_sdist_filename(sdists[0].name)
+    assert (name, str(version)) == ("bench-release", "1.2.3")
+
+
+def test_release_passes_trustpubs_own_validation(tmp_path: Path) -> None:
+    files = dists.build_release(tmp_path, "bench-release", "2.0.0", wheel_size=512)
+    validated = validate(files)
+    assert len(validated) == 41
+    assert sum(1 for dist in validated if dist.is_wheel) == 40
+
+
+def test_large_wheel_is_streamed_to_the_requested_size(tmp_path: Path) -> None:
+    wheel = dists.build_wheel(tmp_path, "bench-large", "1.0.0", payload_size=3 * 2**20 + 7)
+    with zipfile.ZipFile(wheel) as archive:
+        info = archive.getinfo("bench_large/_native.bin")
+        assert info.file_size == 3 * 2**20 + 7
+        assert info.compress_type == zipfile.ZIP_STORED
+        assert archive.testzip() is None
+    (dist,) = validate([wheel])
+    assert dist.size == wheel.stat().st_size
+
+
+def test_launcher_reports_the_childs_rusage(tmp_path: Path) -> None:
+    out = tmp_path / "m.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            str(BENCH / "_launch.py"),
+            str(out),
+            sys.executable,
+            "-c",
+            "import sys; sys.exit(3)",
+        ],
+        check=True,
+    )
+    data = json.loads(out.read_text())
+    assert set(data) == {"wall", "user", "sys", "maxrss_kib", "returncode"}
+    assert data["returncode"] == 3
+    assert data["maxrss_kib"] > 0
+
+
+def test_tools_alternate_and_rotate() -> None:
+    order = list(run.alternate(3, ("a", "b", "c")))
+    assert order == [
+        (0, "a"),
+        (0, "b"),
+        (0, "c"),
+        (1, "b"),
+        (1, "c"),
+        (1, "a"),
+        (2, "c"),
+        (2, "a"),
+        (2, "b"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "higher", "verdict"),
+    [
+        (0.5, 1.0, False, "PASS"),
+        (1.5, 1.0, False, "MISS"),
+        (3.2, 3.0, True, "PASS"),
+        (2.0, 3.0, True, "MISS"),
+        (None, 1.0, False, "MISS"),
+    ],
+)
+def test_target_verdicts(value: float | None, limit: float, higher: bool, verdict: str) -> None:
+    assert run.target("t", value, limit, unit="x", higher=higher)["verdict"] == verdict
+
+
+def test_default_run_is_at_least_five_runs_and_quick_is_smaller() -> None:
+    full, quick = run.Config.make(False, None), run.Config.make(True, None)
+    assert min(full.startup_runs, full.release_runs, full.large_runs, full.trusted_runs) >= 5
+    assert full.large_sizes == (100 * 2**20, 500 * 2**20)
+    assert max(quick.large_sizes) < min(full.large_sizes)
+    assert quick.wheel_size < full.wheel_size
+    assert run.Config.make(False, 2).release_runs == 5
