@@ -93,3 +93,18 @@ def test_ci_detection() -> None:
     assert not _ci.is_github_actions({})
     assert _ci.is_gitlab_ci({"GITLAB_CI": "true"})
     assert not _ci.is_gitlab_ci({"GITLAB_CI": "false"})
+
+
+def test_outputs_never_carry_a_known_secret(tmp_path: Path) -> None:
+    from trustpub._secret import REDACTED, Secret, forget_all
+
+    forget_all()
+    secret = Secret("pypi-OutputCanaryTokenValue0123456789abcdef")
+    target = tmp_path / "out"
+    _ci.write_outputs(
+        {"files": f'[{{"message": "{secret.reveal()}"}}]'}, {"GITHUB_OUTPUT": str(target)}
+    )
+    text = target.read_text()
+    forget_all()
+    assert "OutputCanaryTokenValue" not in text
+    assert REDACTED in text
