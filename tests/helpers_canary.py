@@ -101,6 +101,10 @@ def basic_header(token: str) -> str:
     return base64.b64encode(f"__token__:{token}".encode()).decode()
 
 
+_BASIC_PREFIX = 20
+"""Base64 characters of ``__token__:pypi-`` (15 bytes) at the start of a Basic credential."""
+
+
 def secret_forms(secret: str) -> list[str]:
     """The secret and its encodings a careless program might print (the Basic header)."""
     forms = [secret]
@@ -112,8 +116,10 @@ def secret_forms(secret: str) -> list[str]:
 def leaks(text: str, secret: str) -> list[str]:
     """Every 12-character window of ``secret`` (or of its Basic form) found in ``text``."""
     found: list[str] = []
-    for form in secret_forms(secret):
-        windows = {form[i : i + PIECE] for i in range(len(form) - PIECE + 1)}
+    for n, form in enumerate(secret_forms(secret)):
+        # In the Basic form the first 20 characters encode "__token__:pypi-", which is no secret.
+        first = 0 if n == 0 else max(0, _BASIC_PREFIX - PIECE + 1)
+        windows = {form[i : i + PIECE] for i in range(first, len(form) - PIECE + 1)}
         found.extend(sorted({text[i : i + PIECE] for i in range(len(text) - PIECE + 1)} & windows))
     return found
 
@@ -174,7 +180,7 @@ class Seen:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the fake index answers."""
+    """What the fake index answers (``status=0``: drop the connection instead)."""
 
     status: int = 200
     body: bytes | str | Any = b""
@@ -241,6 +247,9 @@ class FakeIndex:
                     index.requests.append(seen)
                 route = index.routes.get(f"{self.command} {path}") or index.routes.get(path)
                 answer = route(seen) if route else Reply(404, "Not Found")
+                if answer.status == 0:  # drop the connection without an answer
+                    self.close_connection = True
+                    return
                 data, content_type = answer.encoded()
                 self.send_response(answer.status, answer.reason)
                 headers = {"Content-Type": content_type, **dict(answer.headers)}
