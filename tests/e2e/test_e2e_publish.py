@@ -601,3 +601,18 @@ def test_dry_run_finds_a_conflicting_file(sandbox: Sandbox, tmp_path: Path) -> N
     assert [entry["status"] for entry in document["files"]] == ["conflict"]
     assert document["error"]["code"] == "file-already-exists"
     assert not paths(log_since(sandbox, start), "POST", "/legacy/")
+
+
+def test_dry_run_leaves_a_static_token_usable(sandbox: Sandbox, tmp_path: Path) -> None:
+    """GitLab hands one token per job: a dry run must not spend it (no mint, no jti used)."""
+    project = unique_name("gl-dry")
+    make_release(tmp_path / "dist", project, "1.0.0")
+    env = child_env(sandbox.env(), provider_job(sandbox, "gitlab", project))
+
+    dry = run_publish(["-r", sandbox.upload_url, "--dry-run", "--json"], env=env, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert json_result(dry)["provider"] == "gitlab"
+
+    real = run_publish(["-r", sandbox.upload_url, "--json"], env=env, cwd=tmp_path)
+    assert real.returncode == 0, real.stderr
+    assert {entry["status"] for entry in json_result(real)["files"]} == {"uploaded"}
