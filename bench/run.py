@@ -204,9 +204,26 @@ class Series:
 
 
 class Runner:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, profile_dir: Path | None = None) -> None:
         self.work = work
         self.count = 0
+        self.profile_dir = profile_dir
+
+    def profile(self, name: str, command: Sequence[str], env: dict[str, str]) -> None:
+        """Run trustpub once more under pyinstrument (untimed); the text report is kept."""
+        if self.profile_dir is None:
+            return
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        report = self.profile_dir / f"profile-{name}.txt"
+        subprocess.run(
+            [str(BIN / "pyinstrument"), "-r", "text", "-i", "0.001", "-o", str(report), *command],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=self.work,
+            timeout=900,
+            check=False,
+        )
 
     def measure(
         self, command: Sequence[str], env: dict[str, str], *, timeout: float = 600
@@ -306,9 +323,10 @@ def upload_command(
 ) -> tuple[list[str], dict[str, str]]:
     """The API-token upload command of ``tool`` (token in the tool's env var, not argv)."""
     paths = [str(path) for path in files]
-    if tool == "trustpub":
+    if tool.startswith("trustpub"):
+        jobs = ["--jobs", tool.split("-j")[1]] if "-j" in tool else []
         return (
-            [str(BIN / "trustpub"), "publish", "-r", box.upload_url, "--no-keyring", *paths],
+            [str(BIN / "trustpub"), "publish", "-r", box.upload_url, "--no-keyring", *jobs, *paths],
             {"TRUSTPUB_TOKEN": box.token},
         )
     if tool == "twine":
@@ -358,6 +376,9 @@ def case_startup(cfg: Config, runner: Runner, log: Callable[[str], None]) -> dic
         for _, tool in alternate(cfg.startup_runs, TOOLS):
             sample, why = runner.measure([str(BIN / tool), flag], child_env())
             record(series[(flag, tool)], sample, why)
+    runner.profile(
+        "startup-publish-help", [str(BIN / "trustpub"), "publish", "--help"], child_env()
+    )
     rows, targets = [], []
     for flag in ("--version", "--help"):
         group = {tool: series[(flag, tool)] for tool in TOOLS}
@@ -376,8 +397,9 @@ def case_release(
 ) -> dict[str, Any]:
     name = "bench-release"
     builds = work / "release"
+    tools = (*TOOLS, f"trustpub-j{2 * JOBS}")  # the last one: how it scales (no target)
     sets: dict[tuple[int, str], list[Path]] = {}
-    for index, tool in enumerate(TOOLS):
+    for index, tool in enumerate(tools):
         sets[(-1, tool)] = dists.build_release(
             builds / f"warm-{tool}", name, f"0.{index}.0", wheel_size=cfg.wheel_size
         )
@@ -387,11 +409,11 @@ def case_release(
             )
     files = len(sets[(0, "trustpub")])
     limit = files * LATENCY_MS / 1000 / JOBS
-    group = {tool: Series(tool, tool) for tool in TOOLS}
+    group = {tool: Series(tool, tool) for tool in tools}
     # A fresh sandbox per upload: the sandbox rewrites its whole state file on every upload, so
     # an index that keeps growing would make later runs slower for reasons that are not the
     # client's. Warm-up round (untimed) first: bytecode, page cache.
-    plan = [(-1, tool) for tool in TOOLS] + list(alternate(cfg.release_runs, TOOLS))
+    plan = [(-1, tool) for tool in tools] + list(alternate(cfg.release_runs, tools))
     for run, tool in plan:
         with sandbox(
             work, f"release-{run}-{tool}", "--no-tls", "--latency-ms", str(LATENCY_MS)
@@ -404,6 +426,11 @@ def case_release(
             continue
         record(group[tool], sample, why)
         log(f"release run {run} {tool}: {fmt_s(sample.wall) if sample else 'FAILED'}")
+    if runner.profile_dir is not None:
+        again = dists.build_release(builds / "profile", name, "9.0.0", wheel_size=cfg.wheel_size)
+        with sandbox(work, "release-profile", "--no-tls", "--latency-ms", str(LATENCY_MS)) as box:
+            command, extra = upload_command("trustpub", box, again)
+            runner.profile("release", command, child_env(extra))
     rows = table_rows(f"release: {files} files, {LATENCY_MS} ms latency", group)
     mine = group["trustpub"].median("wall")
     walls = [w for w in (group["twine"].median("wall"), group["uv"].median("wall")) if w]
@@ -460,6 +487,8 @@ def case_large(
                     f"large {label} run {run} {tool}: "
                     f"{fmt_s(sample.wall) + ', ' + fmt_mib(sample.rss_mib) if sample else 'FAILED'}"
                 )
+            command, extra = upload_command("trustpub", box, [wheel])
+            runner.profile(f"large-{size // MIB}MB", command, child_env(extra))
             wheel.unlink()
             rows.extend(table_rows(f"one {label} wheel", group))
             mine = group["trustpub"]
@@ -578,6 +607,19 @@ def case_trusted(
                 )
             elif sample is None:
                 log(f"trusted warm-up {tool} failed: {why}")
+        if runner.profile_dir is not None:
+            wheel = dists.build_wheel(work / "tp" / "profile", TP_PROJECT, "9.0.0")
+            command = [
+                str(BIN / "trustpub"),
+                "publish",
+                "-r",
+                box.upload_url,
+                "--trusted-publishing",
+                "always",
+                "--no-keyring",
+                str(wheel),
+            ]
+            runner.profile("trusted", command, child_env({**job_env(box), **tls_env(box)}))
     rows = table_rows("trusted publishing, one small wheel, TLS", group)
     rows.append(
         {
@@ -715,6 +757,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="use bench/.venv as it is")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, files)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after each case, run trustpub once more under pyinstrument (untimed); "
+        "reports go to bench/results/profile-<case>.txt",
+    )
     args = parser.parse_args(argv)
     cases = [name.strip() for name in args.cases.split(",") if name.strip()]
     unknown = set(cases) - set(CASES)
@@ -735,7 +783,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cases": {},
     }
     log(f"machine: {json.dumps(result['machine'])}")
-    runner = Runner(work)
+    runner = Runner(work, args.output.parent if args.profile else None)
     try:
         for name in cases:
             log(f"case {name} ...")
