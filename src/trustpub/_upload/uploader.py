@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import httpx
 
 from trustpub._http import network_error
+from trustpub._secret import scrub
 from trustpub._upload.index import IndexFile, project_files
 from trustpub._upload.multipart import CHUNK_SIZE, Aborted, MultipartBody, form_fields
 from trustpub._upload.validate import Distribution
@@ -84,7 +85,15 @@ class _Fatal(Exception):
 
 
 def server_message(response: httpx.Response) -> str:
-    """The index's explanation: the reason phrase, else the body (JSON, HTML, text)."""
+    """The index's explanation (reason phrase, else body), with known secrets scrubbed.
+
+    An index may echo the Authorization header back; the text goes into an error,
+    which must never hold a token (docs/dev/contracts.md, Errors).
+    """
+    return scrub(_server_message(response))
+
+
+def _server_message(response: httpx.Response) -> str:
     reason = (response.reason_phrase or "").strip()
     try:
         standard = http.HTTPStatus(response.status_code).phrase
