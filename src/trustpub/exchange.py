@@ -537,7 +537,9 @@ class TrustedPublisher:
             now=self._clock(),
             project=self._project,
         )
-        extra = [f"{error.code}: {error.description}" for error in errors[1:]]
+        extra = [  # index-supplied text: may echo the token
+            redact_token_shapes(scrub(f"{error.code}: {error.description}")) for error in errors[1:]
+        ]
         return MintRefused(
             explained.message,
             errors=errors,
