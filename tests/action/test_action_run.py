@@ -182,15 +182,15 @@ def test_action_with_a_wrong_publisher_fails_with_an_annotation(
     make_release(tmp_path / "workspace" / "dist", name, "1.0.0")
     job = _github_job(sandbox, name, "ci.yml")
     run = _run(sandbox, wheelhouse, tmp_path, job, _path_without_python(tmp_path))
-    assert not run.ok
+    log = run.stdout + run.stderr + run.summary
+    assert not run.ok, log
     assert run.step("setup-python").stand_in
-    assert run.step("install").returncode == 0, run.step("install").stderr
-    assert run.step("publish").returncode != 0
+    assert run.step("install").returncode == 0, log
+    assert run.step("publish").returncode == 5, log  # ExitCode.EXCHANGE: refused before upload
     errors = [a for a in run.annotations if a.level == "error"]
-    assert errors, run.step("publish").stdout
-    assert any("publisher" in a.message for a in errors), errors
-    assert "failed" in run.summary.lower()
-    assert "ci.yml" in run.summary, run.summary  # the diagnosis names the job's workflow
+    assert any("publisher" in a.message for a in errors), log
+    assert "failed" in run.summary.lower(), log
+    assert "ci.yml" in run.summary, log  # the diagnosis names the job's workflow
     with sandbox.client() as client:
         assert client.get(f"/simple/{name}/").status_code == 404
     _no_secret_leaks(run, job["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
@@ -222,11 +222,19 @@ def test_action_refuses_a_missing_packages_dir(
 
 
 @pytest.mark.parametrize(
-    ("job_name", "token_variable"),
-    [(".trustpub-publish", "PYPI_ID_TOKEN"), (".trustpub-publish-testpypi", "TESTPYPI_ID_TOKEN")],
+    ("job_name", "token_variable", "version"),
+    [
+        (".trustpub-publish", "PYPI_ID_TOKEN", ""),
+        (".trustpub-publish-testpypi", "TESTPYPI_ID_TOKEN", metadata.version("trustpub")),
+    ],
 )
 def test_gitlab_template_publishes(
-    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path, job_name: str, token_variable: str
+    sandbox: Sandbox,
+    wheelhouse: Path,
+    tmp_path: Path,
+    job_name: str,
+    token_variable: str,
+    version: str,
 ) -> None:
     name = unique_name("glab")
     sandbox.add_publisher(
@@ -257,6 +265,7 @@ def test_gitlab_template_publishes(
         variables={
             "TRUSTPUB_REPOSITORY": sandbox.upload_url,
             "TRUSTPUB_OIDC_TOKEN_ENV": token_variable,
+            "TRUSTPUB_VERSION": version,  # "" = the newest; else pinned
             "TMPDIR": str(tmp_path),
         },
     )
