@@ -33,15 +33,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-KNOWN_GAPS = {
-    # Printed by src/trustpub/_upload/validate.py (passed positionally to _problem()), not yet
-    # in docs/troubleshooting.md. Reported to the owners of both files; remove when fixed.
-    "pep-625-sdist-name",
-    "readme-does-not-render",
-}
-"""Anchors known to be missing; any other missing anchor fails the test."""
-
-
 def _strings(node: ast.AST | None) -> Iterator[str]:
     if node is None:
         return
@@ -272,11 +263,7 @@ def test_every_printed_troubleshooting_link_resolves(site: Path) -> None:
     page = site / page_url / "index.html"
     assert page.is_file(), f"{page_url} is not in the built site"
     ids = _ids(page)
-    missing = {
-        anchor: places
-        for anchor, places in anchors.items()
-        if anchor not in ids and anchor not in KNOWN_GAPS
-    }
+    missing = {anchor: places for anchor, places in anchors.items() if anchor not in ids}
     assert not missing, (
         "troubleshooting anchors missing from docs/troubleshooting.md: "
         + ", ".join(f"{anchor} ({', '.join(places)})" for anchor, places in sorted(missing.items()))
