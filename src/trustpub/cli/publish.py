@@ -141,7 +141,8 @@ def publish(
     short-lived upload token, which is burned after the upload. Exit codes
     are listed in the README.
     """
-    token = Secret(token_text) if token_text else None
+    # A blank --token (an unset CI secret, stray whitespace) is no token; a pasted newline is not part of it.
+    token = Secret(token_text.strip()) if token_text and token_text.strip() else None
     del token_text
     from trustpub.cli._render import Renderer
 
