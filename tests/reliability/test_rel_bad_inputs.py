@@ -167,6 +167,12 @@ def _two_projects(root: Path) -> None:
     make_wheel(root / "dist", "other-pkg")
 
 
+def _bad_attestation(root: Path) -> None:
+    valid_release(root)
+    sidecar = root / "dist" / "example_pkg-1.0.0-py3-none-any.whl.publish.attestation"
+    sidecar.write_text("{not json", encoding="utf-8")
+
+
 def _pyproject(text: str) -> DistSetup:
     def setup(root: Path) -> None:
         valid_release(root)
@@ -270,6 +276,27 @@ CASES: dict[str, Case] = {
     ),
     "two-versions": Case(3, "2.0.0", "", dist=_two_versions),
     "two-projects": Case(3, "other", "", dist=_two_projects),
+    "linux-platform-tag": Case(
+        3,
+        "unsupported platform tag 'linux_x86_64'",
+        "auditwheel repair",
+        dist=_dist(tag="cp311-cp311-linux_x86_64"),
+    ),
+    "invalid-requires-dist": Case(
+        3,
+        "'bad requirement !!' is invalid for 'requires-dist'",
+        "",
+        dist=_dist(requires_dist=["bad requirement !!"]),
+    ),
+    "invalid-requires-python": Case(
+        3, "'>=3.x' is invalid for 'requires-python'", "", dist=_dist(requires_python=">=3.x")
+    ),
+    "invalid-project-name": Case(
+        3, "'Example Pkg!' is invalid for 'name'", "", dist=_dist(name="Example Pkg!")
+    ),
+    "attestation-not-json": Case(
+        3, "unreadable attestation (not valid JSON)", "--no-attestations", dist=_bad_attestation
+    ),
     # ---- identity (exit 4)
     "jwt-not-a-jwt": trusted("not-a-jwt-at-all", exit_code=4, message="OIDC token", hint=""),
     "jwt-two-parts": trusted(
@@ -446,6 +473,16 @@ CASES: dict[str, Case] = {
         "is not an environment variable name",
         "give the variable's name",
         args=("--trusted-publishing", "always", "--oidc-token-env", "eyJ.value"),
+    ),
+    "jobs-too-many": Case(2, "33 is not in the range 1<=x<=32", "", args=("--jobs", "33")),
+    "blank-token": Case(
+        4,
+        "no API token for --trusted-publishing never",
+        "--token",
+        args=("--trusted-publishing", "never", "--no-keyring", "--token", "   "),
+    ),
+    "empty-token-env": Case(
+        4, "no credentials", "TRUSTPUB_TOKEN", env={"TRUSTPUB_TOKEN": ""}, args=("--no-keyring",)
     ),
     "jobs-zero": Case(2, "Invalid value for '-j' / '--jobs'", "", args=("--jobs", "0")),
     "mode-bogus": Case(

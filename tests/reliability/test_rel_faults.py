@@ -8,6 +8,7 @@ against a sandbox over TLS. What landed is read back from the sandbox itself
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -20,13 +21,15 @@ from typing import Any
 import pytest
 
 from fixtures_dists import make_sdist, make_wheel
-from helpers_canary import TcpProxy, clean_env, json_document, run_cli
+from helpers_canary import TcpProxy, assert_no_leaks, clean_env, json_document, run_cli
 from helpers_env import sandbox_env
 from helpers_sandbox import Sandbox, unique_name
 
 SandboxFactory = Callable[..., Sandbox]
 
 pytestmark = pytest.mark.e2e
+
+MASKED = re.compile(r"^::add-mask::(.+)$", re.MULTILINE)
 
 
 def release(directory: Path, project: str, wheels: int, version: str = "1.0.0") -> list[Path]:
@@ -82,6 +85,18 @@ def uploads_ok(box: Sandbox) -> int:
     return landed(box)["upload"]
 
 
+def assert_tokens_masked_and_hidden(stdout: str, stderr: str, env: dict[str, str]) -> None:
+    """The sandbox's real tokens (announced on ``::add-mask::`` lines) appear nowhere else."""
+    masked = MASKED.findall(stdout + "\n" + stderr)
+    assert any(value.startswith("eyJ") for value in masked), "the OIDC token was not masked"
+    assert any(value.startswith("pypi-") for value in masked), "the upload token was not masked"
+    texts = {"stdout": stdout, "stderr": stderr}
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        if env.get(name) and Path(env[name]).is_file():
+            texts[name] = Path(env[name]).read_text(encoding="utf-8")
+    assert_no_leaks(texts, [*masked, env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]])
+
+
 def statuses(document: dict[str, Any]) -> dict[str, str]:
     return {str(entry["filename"]): str(entry["status"]) for entry in document["files"]}
 
@@ -103,6 +118,7 @@ def test_flaky_index_41_files_land_once(sandbox_factory: SandboxFactory, tmp_pat
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
+    assert_tokens_masked_and_hidden(result.stdout, result.stderr, job)
     document = json_document(result)
     assert statuses(document) == {path.name: "uploaded" for path in files}
     assert index_files(box, project) == {path.name for path in files}
@@ -187,6 +203,7 @@ def test_index_down_mid_run_then_skip_existing(
 
         assert process.returncode not in (0, None), stderr
         assert "Traceback" not in stderr
+        assert_tokens_masked_and_hidden(stdout, stderr, env)
         document = json.loads(stdout)
         first = statuses(document)
         assert set(first) == names, "the summary must name every file"
@@ -221,8 +238,22 @@ def test_index_down_mid_run_then_skip_existing(
         proxy.close()
 
 
+def _plain_statuses(stdout: str, names: set[str]) -> dict[str, str]:
+    """File -> status word from the plain summary's rows."""
+    words = {"uploaded": "uploaded", "FAILED": "failed", "not attempted": "not-attempted"}
+    found: dict[str, str] = {}
+    for line in stdout.splitlines():
+        for name in names:
+            if line.strip().startswith(name):
+                hits = [status for word, status in words.items() if word in line]
+                if hits:
+                    found[name] = hits[0]
+    return found
+
+
+@pytest.mark.parametrize("output", ["json", "plain"])
 def test_sigint_during_uploads_stops_cleanly(
-    sandbox_factory: SandboxFactory, tmp_path: Path
+    sandbox_factory: SandboxFactory, tmp_path: Path, output: str
 ) -> None:
     """Ctrl-C mid-release: exit 130, the same per-file summary, the token still burned."""
     box = sandbox_factory("--latency-ms", "1500")
@@ -231,7 +262,8 @@ def test_sigint_during_uploads_stops_cleanly(
     names = {path.name for path in files}
     env = clean_env(box.env(), github_job(box, project))
 
-    process = _start_publish(["-r", box.upload_url, "--json", "-j", "1"], env, tmp_path)
+    extra = ["--json"] if output == "json" else []
+    process = _start_publish(["-r", box.upload_url, *extra, "-j", "1"], env, tmp_path)
     try:
         seen, reader = _wait_for_lines(
             process, 2, lambda line: line.startswith("uploading ") or line.startswith(tuple(names))
@@ -251,10 +283,10 @@ def test_sigint_during_uploads_stops_cleanly(
 
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
+    assert_tokens_masked_and_hidden(stdout, stderr, env)
     assert "interrupted" in stderr
-    document = json.loads(stdout)
-    result = statuses(document)
-    assert set(result) == names
+    result = statuses(json.loads(stdout)) if output == "json" else _plain_statuses(stdout, names)
+    assert set(result) == names, stdout
     assert set(result.values()) - {"uploaded", "failed", "not-attempted"} == set()
     not_uploaded = {name for name, status in result.items() if status != "uploaded"}
     assert not_uploaded, "the interrupt came too late to prove anything"

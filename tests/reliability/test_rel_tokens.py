@@ -24,6 +24,7 @@ from helpers_canary import (
     FakeIndex,
     Reply,
     assert_no_leaks,
+    basic_header,
     canary_api_token,
     canary_jwt,
     clean_env,
@@ -333,3 +334,30 @@ def test_tls_failure_with_an_api_token_is_also_clear(sandbox: Sandbox, tmp_path:
     assert "Traceback" not in result.stderr
     assert not entries(sandbox, start, "/legacy/")
     assert_no_leaks({"stderr": result.stderr, "stdout": result.stdout}, [sandbox.api_token])
+
+
+def test_auto_with_a_token_never_sends_the_oidc_token(tmp_path: Path) -> None:
+    """``auto`` with both a token and ``--oidc-token-env``: the token is used, the JWT goes nowhere."""
+    make_release(tmp_path / "dist")
+    oidc = canary_jwt()
+    api = canary_api_token()
+    routes = {
+        "/_/oidc/audience": reply(200, {"audience": "fake-audience"}),
+        "/_/oidc/mint-token": reply(200, {"success": True, "token": canary_api_token()}),
+        "/legacy/": reply(200, "OK"),
+    }
+    with FakeIndex(routes) as index:
+        result = run_cli(
+            ["publish", "-r", index.upload_url, "--oidc-token-env", "CANARY_OIDC", "-vv"],
+            env=clean_env({"CANARY_OIDC": oidc, "TRUSTPUB_TOKEN": api}),
+            cwd=tmp_path,
+        )
+        seen = list(index.requests)
+    assert result.returncode == 0, result.stderr
+    assert [s.path for s in seen if s.method == "POST"] == ["/legacy/", "/legacy/"]
+    assert not [s for s in seen if s.path.startswith("/_/oidc/")]
+    assert all(
+        s.authorization == "Basic " + basic_header(api) for s in seen if s.path == "/legacy/"
+    )
+    assert all(oidc not in s.body.decode("latin-1") for s in seen)
+    assert_no_leaks({"stdout": result.stdout, "stderr": result.stderr}, [oidc, api])
