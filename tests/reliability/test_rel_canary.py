@@ -275,3 +275,37 @@ def test_claims_token_file_with_a_broken_token(tmp_path: Path) -> None:
     assert "hint:" in result.stderr
     assert "Traceback" not in result.stderr
     assert_no_leaks({"stdout": result.stdout, "stderr": result.stderr}, [broken, oidc])
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"exp": 1_000_000_000}, "expired"),
+        ({"nbf": 4_000_000_000}, "future"),
+        ({"aud": ["fake-audience", "other-audience"]}, "other-audience"),
+        ({"aud": "someone-else"}, "someone-else"),
+        ({"iss": None}, "issuer"),
+    ],
+    ids=["expired", "not-yet-valid", "list-audience", "wrong-audience", "no-issuer"],
+)
+@pytest.mark.parametrize("json_output", [False, True])
+def test_claims_blockers_never_show_the_token(
+    tmp_path: Path, claims: dict[str, object], expected: str, json_output: bool
+) -> None:
+    """Tokens ``claims`` must explain as blockers: the explanation never quotes the token."""
+    extra = dict(claims)
+    audience = extra.pop("aud", "fake-audience")
+    oidc = canary_jwt(audience=audience, **extra)
+    layers = github_env(tmp_path, CANARY_OIDC=oidc)
+    with FakeIndex({"/_/oidc/audience": reply(200, {"audience": "fake-audience"})}) as index:
+        result = run_cli(
+            ["claims", "-r", index.upload_url, "--oidc-token-env", "CANARY_OIDC", "-v"]
+            + (["--json"] if json_output else []),
+            env=clean_env(layers),
+            cwd=tmp_path,
+        )
+    assert result.returncode != 0, result.stdout
+    assert expected in result.stdout.lower(), result.stdout
+    assert "Traceback" not in result.stderr
+    texts = {"stdout": result.stdout, "stderr": result.stderr, **files_text(tmp_path)}
+    assert_no_leaks(texts, [oidc])
