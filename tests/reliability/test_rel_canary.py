@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -293,7 +294,7 @@ def test_claims_blockers_never_show_the_token(
     tmp_path: Path, claims: dict[str, object], expected: str, json_output: bool
 ) -> None:
     """Tokens ``claims`` must explain as blockers: the explanation never quotes the token."""
-    extra = dict(claims)
+    extra: dict[str, Any] = dict(claims)
     audience = extra.pop("aud", "fake-audience")
     oidc = canary_jwt(audience=audience, **extra)
     layers = github_env(tmp_path, CANARY_OIDC=oidc)
