@@ -597,13 +597,17 @@ def case_trusted(
             before = len(sandbox_log(box))
             sample, why = runner.measure(command, env)
             requests = sandbox_log(box)[before:]
-            burned = sum(1 for entry in requests if entry.get("path") == "/_/oidc/burn-token")
+            burned = sum(
+                1
+                for entry in requests
+                if entry.get("path") == "/_/oidc/burn-token" and entry.get("status") == 200
+            )
             if run >= 0:
                 record(group[tool], sample, why)
                 burns[tool] = burns.get(tool, 0) + burned
                 log(
                     f"trusted run {run} {tool}: {fmt_s(sample.wall) if sample else 'FAILED'}"
-                    f" (burn requests: {burned})"
+                    f" (tokens burned: {burned})"
                 )
             elif sample is None:
                 log(f"trusted warm-up {tool} failed: {why}")
@@ -641,7 +645,7 @@ def case_trusted(
             unit="x",
         )
     ]
-    return {"rows": rows, "targets": targets, "burn_requests": burns}
+    return {"rows": rows, "targets": targets, "tokens_burned": burns}
 
 
 # --------------------------------------------------------------------------- reporting

@@ -229,6 +229,22 @@ def test_burn_token(sandbox: Sandbox) -> None:
     assert {"kind": "api-token", "fingerprint": fingerprint(token)} in entries[-3]["credentials"]
 
 
+def test_burn_token_from_json_body(sandbox: Sandbox) -> None:
+    # uv sends only {"token": ...} (no Authorization header), as Warehouse accepts.
+    project = unique_name()
+    repository = github_publisher(sandbox, project)
+    token = sandbox.minted_token("github", repository=repository)
+    with sandbox.client() as client:
+        burned = client.post("/_/oidc/burn-token", json={"token": token})
+        assert burned.status_code == 200
+        assert burned.json() == {"success": True}
+        again = client.post("/_/oidc/burn-token", json={"token": token})
+        assert again.status_code == 403
+        for body in (b"not json", b'["list"]', b'{"token": 5}', b'{"token": ""}'):
+            refused = client.post("/_/oidc/burn-token", content=body)
+            assert refused.status_code == 403, body
+
+
 def test_pending_publisher_with_an_invalid_project_name(sandbox: Sandbox) -> None:
     repository = f"octo/{unique_name()}"
     sandbox.add_publisher(

@@ -244,10 +244,23 @@ class OidcEndpoints:
         scheme, _, value = header.partition(" ")
         value = value.strip()
         if scheme.lower() not in ("token", "bearer") or not value:
+            # Warehouse also takes the token from the JSON body {"token": ...}; uv sends only that.
+            value = _body_token(await request.body())
+        if not value:
             return error_response(request, 403, INVALID_AUTH)
         if not self.state.burn(value):
             return error_response(request, 403, INVALID_AUTH)
         return JSONResponse({"success": True})
+
+
+def _body_token(body: bytes) -> str:
+    """The ``token`` of a JSON object body, or ``""``."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    token = data.get("token") if isinstance(data, dict) else None
+    return token.strip() if isinstance(token, str) else ""
 
 
 __all__ = ["INVALID_AUTH", "Identity", "MintRefusal", "OidcEndpoints"]
