@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from helpers_canary import (
     run_cli,
 )
 from helpers_env import sandbox_env
-from helpers_sandbox import Sandbox, unique_name
+from helpers_sandbox import Sandbox, fingerprint, unique_name
 
 pytestmark = pytest.mark.e2e
 
@@ -118,6 +119,15 @@ def test_short_lived_tokens_are_reminted_with_fresh_jwts_and_burned(
     }
     assert used <= burned, "an upload token was not burned at the end"
     assert_credentials_stay_home(log)
+    # The minted tokens (announced to GitHub for masking) are dead: the index refuses them now.
+    minted = [
+        v for v in re.findall(r"^::add-mask::(.+)$", result.stderr, re.M) if v.startswith("pypi-")
+    ]
+    assert len(minted) == len(mints)
+    assert {fingerprint(value) for value in minted} == used
+    late = make_wheel(tmp_path / "late", project, "1.0.1")
+    for value in minted:
+        assert box.upload(late, value).status_code == 403, "a burned token still uploads"
 
 
 @pytest.mark.parametrize(
