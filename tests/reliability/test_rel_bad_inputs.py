@@ -505,6 +505,13 @@ CASES: dict[str, Case] = {
         hint="",
         args_extra=("--expect", "provider=github", "--expect", "colour=blue"),
     ),
+    "expect-incomplete-publisher": trusted(
+        good_jwt(),
+        exit_code=2,
+        message="--expect: missing key 'repository' for a github publisher",
+        hint="",
+        args_extra=("--expect", "provider=github", "--expect", "workflow=release.yml"),
+    ),
     "pyproject-bad-publisher": trusted(
         good_jwt(),
         exit_code=2,
