@@ -294,6 +294,9 @@ def test_sigint_during_uploads_stops_cleanly(
     uploaded = names - not_uploaded
     assert uploaded <= on_index
     assert not ({n for n, s in result.items() if s == "not-attempted"} & on_index)
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    for name in names:
+        assert name in summary, "the step summary must list every file of an interrupted run"
     log = box.log()
     burns = [e for e in log if e["path"] == "/_/oidc/burn-token" and e["status"] == 200]
     assert burns, "an interrupted run must still burn its upload token"
