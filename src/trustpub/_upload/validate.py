@@ -160,6 +160,15 @@ def _check_readable(path: Path) -> int:
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "Is a directory")
+        if path.exists() and not path.is_file():  # a FIFO or device: opening it could block forever
+            raise _Failed(
+                _problem(
+                    path,
+                    "not a regular file (a pipe, socket or device)",
+                    "pass the built distribution file itself",
+                    "unreadable-file",
+                )
+            )
         with path.open("rb") as handle:
             handle.read(1)
         size = path.stat().st_size
