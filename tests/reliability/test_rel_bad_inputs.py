@@ -26,7 +26,16 @@ import pytest
 from click.testing import CliRunner
 
 from fixtures_dists import BAD_RST, make_release, make_sdist, make_wheel
-from helpers_canary import FakeIndex, Reply, Route, canary_api_token, canary_jwt, reply
+from helpers_canary import (
+    FakeIndex,
+    Reply,
+    Route,
+    canary_api_token,
+    canary_jwt,
+    clean_env,
+    reply,
+    run_cli,
+)
 from trustpub._secret import forget_all
 from trustpub.cli import cli
 
@@ -586,3 +595,23 @@ def test_bad_input(project: Path, name: str) -> None:
     if case.exit_code in (2, 3, 4):
         assert mints == [], "a token was minted for a run that could not succeed"
     assert len(output) < 64 * 1024, "a huge answer body reached the output"
+
+
+def test_a_pipe_named_like_a_wheel_is_refused_not_waited_on(project: Path) -> None:
+    """A FIFO given by name (e.g. from process substitution) must not hang the run."""
+    (project / "dist").mkdir()
+    fifo = project / "dist" / "example_pkg-1.0.0-py3-none-any.whl"
+    os.mkfifo(fifo)
+    with FakeIndex(base_routes()) as index:
+        result = run_cli(
+            ["publish", str(fifo), "-r", index.upload_url, "--token", canary_api_token()],
+            env=clean_env(),
+            cwd=project,
+            timeout=60,
+        )
+        uploads = index.seen("/legacy/", "POST")
+    assert result.returncode == 3, result.stderr
+    assert "not a regular file" in result.stderr
+    assert "hint: pass the built distribution file itself" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert uploads == []
