@@ -83,19 +83,24 @@ def assert_credentials_stay_home(log: list[dict[str, Any]]) -> dict[str, set[str
 # ---------------------------------------------------------------------- lifecycle
 
 
+@pytest.mark.parametrize(("jobs", "wheels"), [(1, 4), (4, 12)])
 def test_short_lived_tokens_are_reminted_with_fresh_jwts_and_burned(
-    sandbox_factory: SandboxFactory, tmp_path: Path
+    sandbox_factory: SandboxFactory, tmp_path: Path, jobs: int, wheels: int
 ) -> None:
+    """10 s tokens, 2.5 s per upload: ~12 s of uploads, sequential or 4 at a time."""
     box = sandbox_factory("--token-lifetime", "10", "--latency-ms", "2500")
     project = unique_name("remint")
     dist = tmp_path / "dist"
-    for tag in ("py3-none-any", "cp310-none-any", "cp311-none-any", "cp312-none-any"):
-        make_wheel(dist, project, "1.0.0", tag=tag)
+    for n in range(wheels):
+        make_wheel(dist, project, "1.0.0", tag=f"cp3{n}-none-any")
     make_sdist(dist, project, "1.0.0")
     env = clean_env(box.env(), github_job(box, project))
 
     result = run_cli(
-        ["publish", "-r", box.upload_url, "--json", "-j", "1"], env=env, cwd=tmp_path, timeout=300
+        ["publish", "-r", box.upload_url, "--json", "-j", str(jobs)],
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
     )
 
     assert result.returncode == 0, result.stderr[-3000:]
