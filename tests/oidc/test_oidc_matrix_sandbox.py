@@ -34,6 +34,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 GH = {"provider": "github", "repository": "octo/pkg", "workflow": "release.yml"}
 GL = {"provider": "gitlab", "repository": "group/sub/pkg", "workflow": ".gitlab-ci.yml"}
 GOOGLE_EMAIL = "release@proj.iam.gserviceaccount.com"
+SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 AS = {
     "provider": "activestate",
     "organization": "acme",
@@ -138,6 +139,107 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
         {"organization": "acme", "project": "pkg", "actor": "alice", "claims": {"sub": "org:acme"}},
         False,
     ),
+    # -- GitHub: refs, pinned shas, environments, owners, events ---------------------
+    ("gh-branch-ref", GH, {"repository": "octo/pkg", "ref": "refs/heads/main"}, True),
+    (
+        "gh-pinned-sha",
+        GH,
+        {
+            "repository": "octo/pkg",
+            "sha": SHA,
+            "claims": {"job_workflow_ref": f"octo/pkg/.github/workflows/release.yml@{SHA}"},
+        },
+        True,
+    ),
+    (
+        "gh-ref-and-sha-empty",
+        GH,
+        {"repository": "octo/pkg", "claims": {"ref": "", "sha": ""}},
+        False,
+    ),
+    (
+        "gh-token-env-publisher-none",
+        GH,
+        {"repository": "octo/pkg", "environment": "pypi"},
+        True,
+    ),
+    ("gh-other-owner", GH, {"repository": "octo2/pkg"}, False),
+    ("gh-other-repository", GH, {"repository": "octo/other"}, False),
+    (
+        "gh-missing-owner-id",
+        GH,
+        {"repository": "octo/pkg", "remove_claims": ["repository_owner_id"]},
+        False,
+    ),
+    (
+        "gh-yaml-extension",
+        {**GH, "workflow": "release.yaml"},
+        {"repository": "octo/pkg", "workflow": "release.yaml"},
+        True,
+    ),
+    ("gh-workflow-run", GH, {"repository": "octo/pkg", "event": "workflow_run"}, True),
+    (
+        "gh-workflow-case",
+        GH,
+        {"repository": "octo/pkg", "workflow": "Release.yml"},
+        False,
+    ),
+    # -- GitLab: refs, case, environments, paths --------------------------------------
+    ("gl-tag-ref", GL, {"repository": "group/sub/pkg", "ref": "refs/tags/v1.0.0"}, True),
+    ("gl-token-case", GL, {"repository": "Group/Sub/pkg"}, False),
+    (
+        "gl-token-env-publisher-none",
+        GL,
+        {"repository": "group/sub/pkg", "environment": "release"},
+        True,
+    ),
+    ("gl-env-missing", {**GL, "environment": "release"}, {"repository": "group/sub/pkg"}, False),
+    (
+        "gl-missing-project-path",
+        GL,
+        {"repository": "group/sub/pkg", "remove_claims": ["project_path"]},
+        False,
+    ),
+    ("gl-other-project", GL, {"repository": "group/sub/other"}, False),
+    (
+        "gl-nested-pipeline-file",
+        {**GL, "workflow": "ci/release.yml"},
+        {"repository": "group/sub/pkg", "workflow": "ci/release.yml"},
+        True,
+    ),
+    # -- Google: subject pin, verification, exact email ------------------------------
+    (
+        "google-sub-pinned-match",
+        {"provider": "google", "email": GOOGLE_EMAIL, "sub": ids.google_subject(GOOGLE_EMAIL)},
+        {"email": GOOGLE_EMAIL},
+        True,
+    ),
+    (
+        "google-missing-email-verified",
+        {"provider": "google", "email": GOOGLE_EMAIL},
+        {"email": GOOGLE_EMAIL, "remove_claims": ["email_verified"]},
+        False,
+    ),
+    (
+        "google-email-case",
+        {"provider": "google", "email": GOOGLE_EMAIL},
+        {"email": GOOGLE_EMAIL.upper()},
+        False,
+    ),
+    # -- ActiveState: organization, project, builder ---------------------------------
+    ("as-other-org", AS, {"organization": "acme2", "project": "pkg", "actor": "alice"}, False),
+    ("as-other-project", AS, {"organization": "acme", "project": "pkg2", "actor": "alice"}, False),
+    (
+        "as-missing-builder",
+        AS,
+        {
+            "organization": "acme",
+            "project": "pkg",
+            "actor": "alice",
+            "remove_claims": ["builder"],
+        },
+        False,
+    ),
 ]
 
 
@@ -169,3 +271,12 @@ def test_sandbox_and_compare_agree(
             "description": f"valid token, but no corresponding publisher ({comparison.reason})",
         }
     ]
+
+
+def test_the_matrix_is_broad() -> None:
+    """The issue's bar: at least 40 scenarios across all four providers, both verdicts."""
+    assert len(SCENARIOS) >= 40
+    assert len({s[0] for s in SCENARIOS}) == len(SCENARIOS)
+    for provider in ("gh-", "gl-", "google-", "as-"):
+        verdicts = {s[3] for s in SCENARIOS if s[0].startswith(provider)}
+        assert verdicts == {True, False}, provider
