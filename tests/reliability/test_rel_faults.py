@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from fixtures_dists import make_sdist, make_wheel
@@ -70,15 +71,28 @@ def landed(box: Sandbox) -> Counter[str]:
 
 
 def index_files(box: Sandbox, project: str) -> set[str]:
-    """The file names the sandbox's JSON simple page lists for ``project``."""
-    with box.client() as client:
-        response = client.get(
-            f"/simple/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
-        )
-    if response.status_code == 404:
-        return set()
-    response.raise_for_status()
-    return {str(entry["filename"]) for entry in response.json()["files"]}
+    """The file names the sandbox's JSON simple page lists for ``project``.
+
+    A sandbox started with faults answers this read with 503s and dropped
+    connections too, so the check retries (a bounded number of times): the
+    read is the test's own evidence, not the behaviour under test.
+    """
+    for _ in range(50):
+        try:
+            with box.client() as client:
+                response = client.get(
+                    f"/simple/{project}/",
+                    headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+                )
+        except httpx.TransportError:
+            continue
+        if response.status_code == 503:
+            continue
+        if response.status_code == 404:
+            return set()
+        response.raise_for_status()
+        return {str(entry["filename"]) for entry in response.json()["files"]}
+    raise AssertionError("the sandbox's simple page never answered")
 
 
 def uploads_ok(box: Sandbox) -> int:
