@@ -348,11 +348,13 @@ def test_concurrent_uploads(sandbox: Sandbox, tmp_path: Path) -> None:
 
 
 def test_retries_under_faults(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
-    # Deterministic: with this seed the first audience request gets a 503 and a later
-    # upload has its connection cut; each must be retried.
+    # Seeded faults; eight wheels and an sdist make enough requests that both kinds of
+    # fault occur whatever order the retries take. Each must be retried.
     box = sandbox_factory("--fail-rate", "0.25", "--cut-rate", "0.1", "--seed", "1")
     project = unique_name("faults")
     make_release(tmp_path / "dist", project, "1.0.0")
+    for minor in range(7):
+        make_wheel(tmp_path / "dist", project, "1.0.0", tag=f"cp31{minor}-none-any")
     job_env = github_job(box, project)
 
     result = run_publish(
