@@ -86,10 +86,13 @@ class UsageError(TrustpubError):
     """Bad options, bad option combinations, bad configuration files."""
 
     exit_code = ExitCode.USAGE
+    default_anchor = "usage-errors"
 
 
 class ConfigError(UsageError):
     """A configuration file (pyproject.toml, sandbox TOML) is malformed."""
+
+    default_anchor = "configuration-errors"
 
 
 class DistributionError(TrustpubError):
@@ -126,6 +129,7 @@ class SandboxError(TrustpubError):
     """The local sandbox index could not start or was misconfigured."""
 
     exit_code = ExitCode.USAGE
+    default_anchor = "sandbox-errors"
 
 
 __all__ = [
