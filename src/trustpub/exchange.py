@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from trustpub._credential import UploadCredential
 from trustpub._http import network_error
 from trustpub._secret import Secret, scrub
 from trustpub.errors import ExchangeError, IdentityError, NetworkError, TrustpubError
@@ -62,19 +63,6 @@ RETRY_CAP = 30.0
 """Longest wait between two attempts, in seconds."""
 REMINT_PAUSE = 60.0
 """After a failed re-mint (old token still valid), wait this long before trying again."""
-
-
-@dataclass(frozen=True)
-class UploadCredential:
-    """What an upload authenticates with."""
-
-    username: str
-    """Always ``__token__`` for tokens."""
-    password: Secret
-    source: str
-    """``trusted-publishing``, ``token`` or ``keyring``."""
-    expires_at: float | None
-    """Unix seconds (minted tokens), else None."""
 
 
 @dataclass(frozen=True)

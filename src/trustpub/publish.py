@@ -446,7 +446,7 @@ class Publication:
         """``--token``, else the keyring, else an :class:`IdentityError` explaining both."""
         assert self.target is not None
         if self.request.token is not None and self.request.token:
-            from trustpub.exchange import UploadCredential
+            from trustpub._credential import UploadCredential
 
             self.secret_sink(self.request.token)
             return UploadCredential(TOKEN_USERNAME, self.request.token, "token", None)
@@ -460,7 +460,7 @@ class Publication:
                 )
                 value = None
             if value:
-                from trustpub.exchange import UploadCredential
+                from trustpub._credential import UploadCredential
 
                 secret = Secret(value)
                 self.secret_sink(secret)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -30,10 +31,11 @@ from trustpub._upload.index import IndexFile, project_files
 from trustpub._upload.multipart import CHUNK_SIZE, Aborted, MultipartBody, form_fields
 from trustpub._upload.validate import Distribution
 from trustpub.errors import NetworkError, TrustpubError, UploadError
-from trustpub.exchange import UploadCredential
-from trustpub.oidc.diagnostics import explain_upload_refusal
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import IndexTarget
+
+if TYPE_CHECKING:
+    from trustpub._credential import UploadCredential
 
 UPLOADED = "uploaded"
 SKIPPED = "skipped"
@@ -434,6 +436,8 @@ class Uploader:
                 anchor="file-already-exists",
             )
         text = f"{index} refused {dist.filename}: {status} {message}"
+        from trustpub.oidc.diagnostics import explain_upload_refusal  # only on a refusal
+
         explanation = explain_upload_refusal(
             status, message, trusted=self._trusted, project=dist.name
         )

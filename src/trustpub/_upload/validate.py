@@ -4,13 +4,14 @@ Every file is inspected (file name, archive, metadata, README, attestation
 sidecars) and every problem is collected; only then is one
 :class:`InvalidDistributionsError` raised, listing them all.
 
-Hashing: twine's :meth:`PackageFile.from_filename` reads the metadata and
-then computes sha256 and blake2b-256 together in one pass over the file
-(:class:`twine.package.HashManager`). We keep those digests instead of
-hashing again, so each file is read once for hashing and once per upload
-attempt, in fixed-size chunks (memory stays flat). The upload form is built
-from that same ``PackageFile`` (``metadata_dictionary()``), so the file is
-never re-opened by twine.
+Hashing: twine's :meth:`PackageFile.from_filename` reads and checks the
+metadata and then builds the object with the constructor, which would hash
+the file itself (one thread, 8 KiB reads). :class:`_Package` is a
+``PackageFile`` whose constructor sets the same attributes but takes the
+digests from :func:`trustpub._upload.digests.file_digests` (both digests in
+one pass, 1 MiB reads, two threads). So each file is read once for hashing
+and once per upload attempt, in fixed-size chunks (memory stays flat); the
+upload form is still built by twine's ``metadata_dictionary()``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import email.message
 import io
 import json
 import os
+import re
 import tarfile
 import zipfile
 import zlib
@@ -27,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.metadata import RawMetadata
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -38,6 +41,7 @@ from packaging.version import InvalidVersion, Version
 from twine.exceptions import InvalidDistribution
 from twine.package import PackageFile
 
+from trustpub._upload.digests import file_digests
 from trustpub._upload.discover import ATTESTATION_SUFFIX
 from trustpub.errors import DistributionError
 
@@ -187,10 +191,50 @@ def _check_readable(path: Path) -> int:
     return size
 
 
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9.]+")
+
+
+class _Package(PackageFile):
+    """twine's ``PackageFile``, hashed by :func:`file_digests` instead of by twine.
+
+    ``PackageFile.from_filename`` parses and checks the metadata, then calls
+    this constructor. It sets every attribute twine's own constructor sets
+    (a test compares the two on the same file), so ``metadata_dictionary()``
+    and the rest of twine's API behave the same.
+    """
+
+    def __init__(
+        self,
+        filename: str,
+        comment: str | None,
+        metadata: RawMetadata,
+        python_version: str,
+        filetype: str,
+    ) -> None:
+        # twine's constructor is deliberately not called: it would hash the file again.
+        self.filename = filename
+        self.basefilename = os.path.basename(filename)
+        self.comment = comment
+        self.metadata = metadata
+        self.python_version = python_version
+        self.filetype = filetype
+        # The distribution name with every run of characters other than letters, digits
+        # and dots replaced by one "-" (what twine sends as the form's name).
+        self.safe_name = _UNSAFE_RUN.sub("-", metadata["name"])
+        self.version = metadata["version"]
+        self.signed_filename = filename + ".asc"
+        self.signed_basefilename = self.basefilename + ".asc"
+        self.gpg_signature = None
+        self.attestations = None
+        digests = file_digests(filename)
+        self.sha2_digest = digests.sha256
+        self.blake2_256_digest = digests.blake2_256
+
+
 def _read_package(path: Path, filetype: str) -> PackageFile:
     kind = "zip (wheel)" if filetype == WHEEL else ".tar.gz"
     try:
-        return PackageFile.from_filename(str(path), comment=None)
+        return _Package.from_filename(str(path), comment=None)
     except InvalidDistribution as error:
         text = str(error)
         if "No METADATA" in text:

@@ -71,6 +71,11 @@ def main() -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    # httpx's package __init__ imports its own command line (httpx._main), which imports
+    # click, rich's progress/syntax/table and pygments: about 60 ms that trustpub never uses.
+    # httpx falls back to a stub ``main`` when that import fails, which a None entry in
+    # sys.modules makes it do. Only this process (the trustpub command) is affected.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from trustpub.cli._root import cli
 
     cli(prog_name=PROG_NAME)
