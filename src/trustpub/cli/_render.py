@@ -402,11 +402,11 @@ class Renderer:
         if sys.stdout.isatty() and self.rich:
             self._rich_summary(result, heading, where, mode)
             return
-        click.echo(f"{heading}: {where}; {mode}")
-        for outcome in result.files:
-            click.echo("  " + _plain_row(outcome))
+        lines = [f"{heading}: {where}; {mode}"]
+        lines.extend("  " + _plain_row(outcome) for outcome in result.files)
         if _published_url(result):
-            click.echo(f"  {_published_url(result)}")
+            lines.append(f"  {_published_url(result)}")
+        click.echo("\n".join(lines))  # one write (and one scrub) for the whole table
 
     def _rich_summary(self, result: PublishResult, heading: str, where: str, mode: str) -> None:
         from rich.console import Console

@@ -17,7 +17,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +47,14 @@ class FileRecord:
     requires_python: str | None
     upload_time: float
     attestations: bool = False
+
+
+_RECORD_FIELDS = tuple(item.name for item in fields(FileRecord))
+
+
+def _record_fields(record: FileRecord) -> dict[str, Any]:
+    """``asdict(record)`` without its deep copy (every field is a plain value)."""
+    return {name: getattr(record, name) for name in _RECORD_FIELDS}
 
 
 @dataclass
@@ -122,12 +130,14 @@ class IndexState:
         with self.lock:
             data = {
                 "projects": [
-                    {"name": p.name, "files": [asdict(f) for f in p.files]}
+                    {"name": p.name, "files": [_record_fields(f) for f in p.files]}
                     for p in self.projects.values()
                 ]
             }
             tmp = self._index_path.with_name("index.json.tmp")
-            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            # No indent: json's C encoder then does the work (with an indent it falls back to
+            # pure Python). The file is rewritten on every upload, on the server's event loop.
+            tmp.write_text(json.dumps(data), encoding="utf-8")
             tmp.replace(self._index_path)
 
     def _load_publishers(self) -> None:

@@ -17,9 +17,10 @@ import json
 import re
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import readme_renderer.rst
@@ -100,6 +101,24 @@ def _copy_and_hash(source: Any, target: Path) -> Hashed:
             md5.update(chunk)
             out.write(chunk)
     return Hashed(size, sha256.hexdigest(), blake2.hexdigest(), md5.hexdigest())
+
+
+_T = TypeVar("_T")
+
+_INLINE_LIMIT = _CHUNK
+"""Uploads up to this size are copied, hashed and checked on the event loop itself."""
+
+
+async def _blocking(size: int | None, function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` on a worker thread, or inline when the upload is small.
+
+    Handing a sub-millisecond job to a thread and back costs more than the job
+    (the event loop and the worker take turns on the GIL); a large file must not
+    stall the other requests, so it still goes to a thread.
+    """
+    if size is not None and size <= _INLINE_LIMIT:
+        return function(*args)
+    return await anyio.to_thread.run_sync(function, *args)
 
 
 def _rst_fails(text: str) -> bool:
@@ -346,7 +365,7 @@ class UploadEndpoint:
             raise Refused(400, self._too_large(display))
         staged = self.state.staging_file()
         try:
-            hashed = await anyio.to_thread.run_sync(_copy_and_hash, content.file, staged)
+            hashed = await _blocking(content.size, _copy_and_hash, content.file, staged)
             response = await self._store(
                 form, token, staged, hashed, display, filename, filetype, version_text, version
             )
@@ -416,7 +435,7 @@ class UploadEndpoint:
                 raise Refused(
                     400, f"Filename '{filename}' is invalid, should be '{expected_name}'."
                 )
-            if not await anyio.to_thread.run_sync(tarfile.is_tarfile, staged):
+            if not await _blocking(hashed.size, tarfile.is_tarfile, staged):
                 raise Refused(400, "Invalid distribution file. Not a tar.gz archive")
         else:
             try:
@@ -442,7 +461,7 @@ class UploadEndpoint:
                     400,
                     f"Version in filename should be '{version}' not '{wheel_version}'.",
                 )
-            if not await anyio.to_thread.run_sync(zipfile.is_zipfile, staged):
+            if not await _blocking(hashed.size, zipfile.is_zipfile, staged):
                 raise Refused(400, "Invalid distribution file. Not a zip archive")
 
         raw_attestations = _field(form, "attestations")
