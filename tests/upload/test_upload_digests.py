@@ -73,3 +73,24 @@ def test_package_matches_twine_packagefile_attribute_for_attribute(tmp_path: Pat
         assert vars(ours) == vars(twines)
         assert ours.metadata_dictionary() == twines.metadata_dictionary()
         assert ours.sha2_digest == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_validation_threads_only_for_much_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trustpub._upload import validate as validate_module
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    small = make_release(tmp_path / "small")
+    assert validate_module._workers(small) == 1
+    assert validate_module._workers([*small, tmp_path / "absent.whl"]) == 1
+
+    big = []
+    for index in range(3):
+        path = tmp_path / f"big{index}.whl"
+        with path.open("wb") as handle:  # sparse: the size without writing the data
+            handle.truncate(validate_module.PARALLEL_BYTES // 2)
+        big.append(path)
+    assert validate_module._workers(big[:1]) == 1
+    assert validate_module._workers(big) == 3
+    assert validate_module._workers([*big, *small]) == 4

@@ -597,6 +597,30 @@ def _release_problems(dists: Sequence[Distribution]) -> list[Problem]:
     return problems
 
 
+PARALLEL_BYTES = 32 * 1024 * 1024
+"""Below this many bytes in all, files are validated one after the other."""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported by inspect()
+        return 0
+
+
+def _workers(paths: Sequence[Path]) -> int:
+    """Threads for :func:`validate`: several only when there is much to hash.
+
+    Hashing releases the GIL, so large files are validated in parallel; for small
+    files the work is parsing metadata in Python, where threads only contend for
+    the GIL (41 small files: about 0.07 s one by one, 0.11 s or more on 4 threads).
+    """
+    total = sum(_size(path) for path in paths)
+    if total < PARALLEL_BYTES:
+        return 1
+    return max(1, min(4, len(paths), os.cpu_count() or 1))
+
+
 def validate(files: Sequence[Path], *, check: bool = True) -> list[Distribution]:
     """Validate every file, then return them wheels first (input order kept otherwise).
 
@@ -613,7 +637,7 @@ def validate(files: Sequence[Path], *, check: bool = True) -> list[Distribution]
             anchor="no-distributions",
         )
     cache: dict[tuple[str, str], str | None] = {}
-    workers = max(1, min(4, len(paths), os.cpu_count() or 1))
+    workers = _workers(paths)
     if workers == 1:
         outcomes = [inspect(path, check=check, readme_cache=cache) for path in paths]
     else:
