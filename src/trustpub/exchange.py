@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -121,13 +122,19 @@ def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def parse_audience(response: httpx.Response) -> str | None:
-    """The ``audience`` of a 200 answer, or None when the body is not ``{"audience": str}``."""
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one (HTML, empty, a list...)."""
     try:
         body = response.json()
     except ValueError:
         return None
-    if not isinstance(body, dict):
+    return body if isinstance(body, dict) else None
+
+
+def parse_audience(response: httpx.Response) -> str | None:
+    """The ``audience`` of a 200 answer, or None when the body is not ``{"audience": str}``."""
+    body = _json_object(response)
+    if body is None:
         return None
     audience = body.get("audience")
     if not isinstance(audience, str) or not audience.strip():
@@ -141,11 +148,8 @@ def parse_minted(response: httpx.Response, *, now: float) -> MintedToken | None:
     The token is wrapped in a :class:`Secret` (and so registered for scrubbing)
     before anything else looks at it. A missing ``expires`` means PyPI's 900 s.
     """
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
+    body = _json_object(response)
+    if body is None:
         return None
     token = body.get("token")
     if not isinstance(token, str) or not token.strip():
@@ -163,11 +167,8 @@ def parse_minted(response: httpx.Response, *, now: float) -> MintedToken | None:
 
 def parse_mint_errors(response: httpx.Response) -> tuple[MintError, ...] | None:
     """The ``errors`` of a refusal, or None when the body has no well-formed list."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
+    body = _json_object(response)
+    if body is None:
         return None
     errors = body.get("errors")
     if not isinstance(errors, list) or not errors:
