@@ -134,7 +134,7 @@ def test_gitlab_without_id_tokens_prints_the_yaml() -> None:
         "id_tokens:\n  TESTPYPI_ID_TOKEN:\n    aud: testpypi"
     )
     assert gitlab_id_tokens_yaml("pypi") == "id_tokens:\n  PYPI_ID_TOKEN:\n    aud: pypi"
-    assert gitlab_token_variable("9x.y") == "_9X_Y_ID_TOKEN"
+    assert gitlab_token_variable("9x.y") == "_X_Y_ID_TOKEN"  # what the client reads
     present = {"GITLAB_CI": "true", "PYPI_ID_TOKEN": "set"}
     assert preflight(None, None, present, audience=None, now=NOW) == []
 

@@ -9,12 +9,12 @@ fail as things are; a ``warning`` means it may work but is risky or fragile;
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from trustpub._gitlab import token_env_name
 from trustpub.oidc.claims import DecodedToken, claim_text
 from trustpub.oidc.publishers import (
     CANONICAL_ISSUERS,
@@ -50,12 +50,8 @@ class Finding:
         return self.severity == "blocker"
 
 
-def gitlab_token_variable(audience: str) -> str:
-    """``<AUD>_ID_TOKEN``: the variable name clients read for ``audience`` on GitLab."""
-    name = re.sub(r"[^A-Z0-9_]", "_", audience.upper())
-    if name[:1].isdigit():
-        name = "_" + name
-    return f"{name}_ID_TOKEN"
+gitlab_token_variable = token_env_name
+"""``<AUD>_ID_TOKEN``: the variable name clients read for ``audience`` on GitLab."""
 
 
 def gitlab_id_tokens_yaml(audience: str) -> str:

@@ -17,30 +17,16 @@ tests check that both agree on the variable name.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import httpx
 
+from trustpub._gitlab import token_env_name
 from trustpub._secret import Secret
 from trustpub.errors import IdentityError
 from trustpub.providers._base import Detection, env_true, logger
 
 NAME = "gitlab"
-
-_OUTSIDE = re.compile(r"[^A-Z0-9_]")
-
-
-def token_env_name(audience: str) -> str:
-    """The variable holding the GitLab ID token for ``audience``: ``pypi`` -> ``PYPI_ID_TOKEN``.
-
-    Upper-cased; every character outside ``[A-Z0-9_]`` becomes ``_``, and so
-    does a leading digit.
-    """
-    name = _OUTSIDE.sub("_", audience.upper())
-    if name[:1].isdigit():
-        name = "_" + name[1:]
-    return f"{name}_ID_TOKEN"
 
 
 def id_tokens_yaml(audience: str) -> str:

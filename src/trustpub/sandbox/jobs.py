@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from trustpub._gitlab import token_env_name
 from trustpub.sandbox import ids
 
 PROVIDERS = ("github", "gitlab", "google", "activestate")
@@ -651,12 +652,8 @@ def build_claims(job: Job, *, issuer: str, audience: str, now: float) -> dict[st
 # --------------------------------------------------------------------------- env
 
 
-def gitlab_token_env_name(audience: str) -> str:
-    """``<AUD>_ID_TOKEN``: upper-cased, every char outside ``[A-Z0-9_]`` (and a leading digit) -> ``_``."""
-    name = re.sub(r"[^A-Z0-9_]", "_", audience.upper())
-    if name[:1].isdigit():
-        name = "_" + name[1:]
-    return f"{name}_ID_TOKEN"
+gitlab_token_env_name = token_env_name
+"""``<AUD>_ID_TOKEN``, the same function the client reads the token with."""
 
 
 def github_event_payload(job: Job) -> dict[str, Any]:
