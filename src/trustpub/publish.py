@@ -56,7 +56,8 @@ if TYPE_CHECKING:
     from trustpub.oidc.publishers import Publisher
     from trustpub.oidc.rules import Comparison
     from trustpub.providers import Detection
-    from trustpub.upload import Distribution, Uploader, UploadReport
+    from trustpub.upload.uploader import Uploader, UploadReport
+    from trustpub.upload.validate import Distribution
 
 Mode = Literal["auto", "always", "never"]
 MODES: tuple[str, ...] = ("auto", "always", "never")
@@ -410,15 +411,16 @@ class Publication:
     # ---- steps ------------------------------------------------------------
     def prepare(self) -> list[Distribution]:
         """Resolve the repository, then collect and validate every distribution."""
-        from trustpub import upload
+        from trustpub.upload.discover import collect
+        from trustpub.upload.validate import validate
 
         self.target = resolve_repository(self.request.repository)
         self.reporter.debug(f"repository: {self.target.display} ({self.target.upload_url})")
-        collected = upload.collect(list(self.request.paths))
+        collected = collect(list(self.request.paths))
         self.skipped_paths = tuple((str(path), why) for path, why in collected.skipped)
         for path, why in self.skipped_paths:
             self.reporter.warning(f"ignoring {path}: {why}")
-        dists = upload.validate(collected.files, check=self.request.check)
+        dists = validate(collected.files, check=self.request.check)
         self.reporter.info(
             f"{len(dists)} distribution{'s' if len(dists) != 1 else ''} ready: "
             + ", ".join(d.filename for d in dists)
@@ -526,7 +528,7 @@ class Publication:
         )
 
     def _uploader(self, credential: Callable[[], UploadCredential]) -> Uploader:
-        from trustpub.upload import Uploader
+        from trustpub.upload.uploader import Uploader
 
         assert self.target is not None
         return Uploader(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
-from trustpub.upload import validate
+from trustpub.upload.validate import validate
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trustpub import _ci
+from trustpub.cli import _ci
 
 
 def parse_github_output(text: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from trustpub.publish import (
     project_urls,
 )
 from trustpub.repository import resolve_repository
-from trustpub.upload import validate
+from trustpub.upload.validate import validate
 
 TOKEN = "pypi-CoreTestTokenThatIsLongEnough0123456789"
 

@@ -11,7 +11,7 @@ import pytest
 from helpers_e2e import child_env
 
 from trustpub.sandbox.demo import DEMO_NAME, DEMO_VERSION, build_sdist, build_wheel
-from trustpub.upload import validate
+from trustpub.upload.validate import validate
 
 pytestmark = pytest.mark.e2e
 

@@ -196,7 +196,7 @@ def test_masking_is_the_only_place_a_token_appears(tmp_path: Path) -> None:
 
 CRASH = """
 import sys
-import trustpub._upload.uploader as uploader
+import trustpub.upload.uploader as uploader
 
 def boom(self, dist, fields):
     raise RuntimeError("unexpected failure, headers were: " + self._authorization())

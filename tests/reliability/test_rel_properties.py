@@ -27,12 +27,12 @@ from hypothesis import strategies as st
 
 from helpers_canary import canary_api_token, canary_jwt, leaks
 from trustpub._secret import Secret
-from trustpub._upload.uploader import server_message
 from trustpub.errors import IdentityError, TrustpubError
 from trustpub.exchange import TrustedPublisher, parse_audience, parse_mint_errors, parse_minted
 from trustpub.oidc.claims import decode_unverified
 from trustpub.providers import Detection
 from trustpub.repository import resolve_repository
+from trustpub.upload.uploader import server_message
 
 SETTINGS = settings(
     max_examples=150,

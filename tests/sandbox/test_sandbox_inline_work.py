@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from trustpub.sandbox import upload
+from trustpub.sandbox import legacy
 
 
 def _where(label: str) -> tuple[str, int]:
@@ -13,18 +13,18 @@ def _where(label: str) -> tuple[str, int]:
 
 
 async def _run(size: int | None) -> tuple[tuple[str, int], int]:
-    result = await upload._blocking(size, _where, "done")
+    result = await legacy._blocking(size, _where, "done")
     return result, threading.get_ident()
 
 
 def test_small_upload_runs_inline() -> None:
-    (label, worker), loop_thread = asyncio.run(_run(upload._INLINE_LIMIT))
+    (label, worker), loop_thread = asyncio.run(_run(legacy._INLINE_LIMIT))
     assert label == "done"
     assert worker == loop_thread
 
 
 def test_large_or_unknown_size_goes_to_a_thread() -> None:
-    for size in (upload._INLINE_LIMIT + 1, None):
+    for size in (legacy._INLINE_LIMIT + 1, None):
         (label, worker), loop_thread = asyncio.run(_run(size))
         assert label == "done"
         assert worker != loop_thread

@@ -10,9 +10,9 @@ import pytest
 from twine.package import PackageFile
 
 from fixtures_dists import make_release
-from trustpub._upload import digests as digests_module
-from trustpub._upload.digests import CHUNK_SIZE, file_digests
-from trustpub._upload.validate import _Package
+from trustpub.upload import digests as digests_module
+from trustpub.upload.digests import CHUNK_SIZE, file_digests
+from trustpub.upload.validate import _Package
 
 
 def _expected(data: bytes) -> tuple[str, str]:
@@ -78,7 +78,7 @@ def test_package_matches_twine_packagefile_attribute_for_attribute(tmp_path: Pat
 def test_validation_threads_only_for_much_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from trustpub._upload import validate as validate_module
+    from trustpub.upload import validate as validate_module
 
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     small = make_release(tmp_path / "small")

@@ -29,13 +29,9 @@ from trustpub._secret import Secret
 from trustpub.errors import ExchangeError, ExitCode, NetworkError, UploadError
 from trustpub.exchange import UploadCredential
 from trustpub.repository import IndexTarget
-from trustpub.upload import (
-    Distribution,
-    MultipartBody,
-    Uploader,
-    form_fields,
-    validate,
-)
+from trustpub.upload.multipart import MultipartBody, form_fields
+from trustpub.upload.uploader import Uploader
+from trustpub.upload.validate import Distribution, validate
 
 TARGET = IndexTarget(
     upload_url="https://upload.example.org/legacy/", index_url="https://example.org"

@@ -14,7 +14,9 @@ from fixtures_dists import make_release, make_sdist, make_wheel
 from trustpub._http import make_client
 from trustpub.errors import UploadError
 from trustpub.repository import IndexTarget
-from trustpub.upload import InvalidDistributionsError, Uploader, collect, validate
+from trustpub.upload.discover import collect
+from trustpub.upload.uploader import Uploader
+from trustpub.upload.validate import InvalidDistributionsError, validate
 
 if TYPE_CHECKING:
     from helpers_pypiserver import PypiServer  # imports passlib, which warns on import

@@ -15,7 +15,8 @@ from trustpub._secret import Secret
 from trustpub.errors import UploadError
 from trustpub.exchange import UploadCredential
 from trustpub.repository import IndexTarget, resolve_repository
-from trustpub.upload import Uploader, validate
+from trustpub.upload.uploader import Uploader
+from trustpub.upload.validate import validate
 
 pytestmark = pytest.mark.e2e
 

@@ -38,7 +38,8 @@ CLIENT = textwrap.dedent(
     from trustpub._secret import Secret
     from trustpub.exchange import UploadCredential
     from trustpub.repository import IndexTarget
-    from trustpub.upload import Uploader, validate
+    from trustpub.upload.uploader import Uploader
+    from trustpub.upload.validate import validate
 
     wheel, url = Path(sys.argv[1]), sys.argv[2]
     token = os.environ["UPLOAD_TEST_TOKEN"]

@@ -12,12 +12,8 @@ import pytest
 
 from fixtures_dists import BAD_RST, make_release, make_sdist, make_wheel, metadata_text
 from trustpub.errors import DistributionError, ExitCode
-from trustpub.upload import (
-    Distribution,
-    InvalidDistributionsError,
-    collect,
-    validate,
-)
+from trustpub.upload.discover import collect
+from trustpub.upload.validate import Distribution, InvalidDistributionsError, validate
 
 # -- collect ---------------------------------------------------------------------------------
 

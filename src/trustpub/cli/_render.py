@@ -22,8 +22,8 @@ from typing import IO, Any
 
 import click
 
-from trustpub import _ci
 from trustpub._secret import Secret, github_mask_command, scrub
+from trustpub.cli import _ci
 from trustpub.cli._common import ScrubbingStream, raw_stdout
 from trustpub.errors import TrustpubError
 from trustpub.publish import FileOutcome, PublishResult

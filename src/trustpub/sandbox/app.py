@@ -1,7 +1,7 @@
 """The sandbox index as one ASGI application.
 
 :func:`build_app` puts together the exchange endpoints (``mint.py``), the
-upload endpoint (``upload.py``), the read side (``index.py``), the identity
+upload endpoint (``legacy.py``), the read side (``pages.py``), the identity
 providers' routes (``identity.py``) and the sandbox-only admin routes:
 
 * ``POST /_sandbox/publishers`` (JSON publisher mapping) registers a publisher;
@@ -34,8 +34,9 @@ from trustpub.oidc.publishers import Publisher
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.faults import FaultPlan, SimulatedCut
-from trustpub.sandbox.index import IndexEndpoints
+from trustpub.sandbox.legacy import UploadEndpoint
 from trustpub.sandbox.mint import Identity, OidcEndpoints
+from trustpub.sandbox.pages import IndexEndpoints
 from trustpub.sandbox.responses import (
     CREDENTIALS_KEY,
     REASON_HEADER,
@@ -44,7 +45,6 @@ from trustpub.sandbox.responses import (
     reason_phrase,
 )
 from trustpub.sandbox.state import IndexState, PublisherEntry
-from trustpub.sandbox.upload import UploadEndpoint
 
 _REASON = REASON_HEADER.encode()
 

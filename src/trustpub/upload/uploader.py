@@ -27,12 +27,12 @@ import httpx
 
 from trustpub._http import network_error
 from trustpub._secret import scrub
-from trustpub._upload.index import IndexFile, project_files
-from trustpub._upload.multipart import CHUNK_SIZE, Aborted, MultipartBody, form_fields
-from trustpub._upload.validate import Distribution
 from trustpub.errors import NetworkError, TrustpubError, UploadError
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import IndexTarget
+from trustpub.upload.lookup import IndexFile, project_files
+from trustpub.upload.multipart import CHUNK_SIZE, Aborted, MultipartBody, form_fields
+from trustpub.upload.validate import Distribution
 
 if TYPE_CHECKING:
     from trustpub._credential import UploadCredential

@@ -8,7 +8,7 @@ Hashing: twine's :meth:`PackageFile.from_filename` reads and checks the
 metadata and then builds the object with the constructor, which would hash
 the file itself (one thread, 8 KiB reads). :class:`_Package` is a
 ``PackageFile`` whose constructor sets the same attributes but takes the
-digests from :func:`trustpub._upload.digests.file_digests` (both digests in
+digests from :func:`trustpub.upload.digests.file_digests` (both digests in
 one pass, 1 MiB reads, two threads). So each file is read once for hashing
 and once per upload attempt, in fixed-size chunks (memory stays flat); the
 upload form is still built by twine's ``metadata_dictionary()``.
@@ -41,9 +41,9 @@ from packaging.version import InvalidVersion, Version
 from twine.exceptions import InvalidDistribution
 from twine.package import PackageFile
 
-from trustpub._upload.digests import file_digests
-from trustpub._upload.discover import ATTESTATION_SUFFIX
 from trustpub.errors import DistributionError
+from trustpub.upload.digests import file_digests
+from trustpub.upload.discover import ATTESTATION_SUFFIX
 
 WHEEL = "bdist_wheel"
 SDIST = "sdist"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from trustpub.errors import DistributionError
 
 if TYPE_CHECKING:
-    from trustpub._upload.validate import Distribution
+    from trustpub.upload.validate import Distribution
 
 CHUNK_SIZE = 1 << 20
 """Bytes read from the file per chunk (1 MiB)."""

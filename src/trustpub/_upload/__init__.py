@@ -1,1 +1,0 @@
-"""Internals of :mod:`trustpub.upload` (import from there, not from here)."""
