@@ -12,7 +12,7 @@ from fixtures_dists import BAD_RST, make_wheel
 CHECK = (
     "import json, sys\n"
     "from pathlib import Path\n"
-    "from trustpub.upload import validate\n"
+    "from trustpub.upload.validate import validate\n"
     "loaded_at_import = 'docutils' in sys.modules\n"
     "try:\n"
     "    validate([Path(sys.argv[1])])\n"
