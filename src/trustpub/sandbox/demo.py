@@ -332,13 +332,48 @@ def _step(say: Say, number: int, title: str) -> None:
     say(f"Step {number}/{TOTAL_STEPS}: {title}")
 
 
-def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None:
-    _step(say, 1, "start a local sandbox index (TLS, private CA)")
-    info = server.start()
-    say(f"  index:  {info.url}")
-    say(f"  upload: {info.upload_url}")
+@dataclass
+class _Demo:
+    """What the steps share: the output, the running sandbox and the work directory."""
 
+    say: Say
+    python: str
+    workdir: Path
+    info: SandboxInfo | None = None
+
+    @property
+    def sandbox(self) -> SandboxInfo:
+        if self.info is None:  # pragma: no cover - the steps run in order
+            raise SandboxError("the sandbox is not started", hint="report this bug")
+        return self.info
+
+    @property
+    def project(self) -> Path:
+        return self.workdir / "project"
+
+
+def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None:
+    demo = _Demo(say, python, workdir)
+    _step(say, 1, "start a local sandbox index (TLS, private CA)")
+    demo.info = server.start()
+    say(f"  index:  {demo.info.url}")
+    say(f"  upload: {demo.info.upload_url}")
     _step(say, 2, f"register a pending GitHub publisher for the new project {DEMO_NAME!r}")
+    _register_publisher(demo)
+    _step(say, 3, f"build {DEMO_NAME} {DEMO_VERSION} (a wheel and an sdist)")
+    _build(demo)
+    _step(say, 4, "start a simulated GitHub Actions job with `id-token: write`")
+    env, publish_command = _start_job(demo)
+    _dry_run(demo, env, publish_command)
+    _step(say, 5, "publish from the job: trustpub publish dist/* (OIDC -> mint -> upload -> burn)")
+    _publish(demo, env, publish_command)
+    _step(say, 6, "install the package back from the sandbox with pip")
+    target = _pip_install(demo)
+    _step(say, 7, f"import {DEMO_MODULE} and call it")
+    _import(demo, target)
+
+
+def _register_publisher(demo: _Demo) -> None:
     publisher = {
         "provider": "github",
         "repository": DEMO_REPOSITORY,
@@ -347,18 +382,21 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
         "projects": [DEMO_NAME],
         "pending": True,
     }
-    _post_json(info, "/_sandbox/publishers", publisher)
-    say(f"  repository={DEMO_REPOSITORY} workflow={DEMO_WORKFLOW} environment={DEMO_ENVIRONMENT}")
+    _post_json(demo.sandbox, "/_sandbox/publishers", publisher)
+    demo.say(
+        f"  repository={DEMO_REPOSITORY} workflow={DEMO_WORKFLOW} environment={DEMO_ENVIRONMENT}"
+    )
 
-    _step(say, 3, f"build {DEMO_NAME} {DEMO_VERSION} (a wheel and an sdist)")
-    project = workdir / "project"
-    dist = project / "dist"
-    wheel = build_wheel(dist)
-    sdist = build_sdist(dist)
-    for path in (wheel, sdist):
-        say(f"  {path.name} ({path.stat().st_size} bytes)")
 
-    _step(say, 4, "start a simulated GitHub Actions job with `id-token: write`")
+def _build(demo: _Demo) -> None:
+    dist = demo.project / "dist"
+    for path in (build_wheel(dist), build_sdist(dist)):
+        demo.say(f"  {path.name} ({path.stat().st_size} bytes)")
+
+
+def _start_job(demo: _Demo) -> tuple[dict[str, str], list[str]]:
+    """Create the simulated job; return its environment and the publish command."""
+    info = demo.sandbox
     job = _post_json(
         info,
         "/_sandbox/jobs",
@@ -379,7 +417,7 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
     env["SSL_CERT_FILE"] = info.ca_cert
     env["TRUSTPUB_KEYRING"] = "false"
     publish_command = [
-        python,
+        demo.python,
         "-m",
         "trustpub",
         "publish",
@@ -390,23 +428,30 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
         "always",
         "--json",
     ]
-    dry = _run([*publish_command, "--dry-run"], env=env, cwd=project)
+    return env, publish_command
+
+
+def _dry_run(demo: _Demo, env: dict[str, str], publish_command: list[str]) -> None:
+    dry = _run([*publish_command, "--dry-run"], env=env, cwd=demo.project)
     dry_doc = _json_document(dry, "the dry run")
-    say("  the job's OIDC token carries these claims (what PyPI matches the publisher against):")
+    demo.say(
+        "  the job's OIDC token carries these claims (what PyPI matches the publisher against):"
+    )
     claims = dry_doc.get("claims") or {}
     for name in ("repository", "repository_owner", "job_workflow_ref", "ref", "environment"):
         if name in claims:
-            say(f"    {name} = {claims[name]}")
-    say("  (dry run: identity, claims and files checked; nothing minted or uploaded)")
+            demo.say(f"    {name} = {claims[name]}")
+    demo.say("  (dry run: identity, claims and files checked; nothing minted or uploaded)")
 
-    _step(say, 5, "publish from the job: trustpub publish dist/* (OIDC -> mint -> upload -> burn)")
-    result = _run(publish_command, env=env, cwd=project)
+
+def _publish(demo: _Demo, env: dict[str, str], publish_command: list[str]) -> None:
+    result = _run(publish_command, env=env, cwd=demo.project)
     document = _json_document(result, "trustpub publish")
     for entry in document.get("files", []):
-        say(f"  {entry.get('filename')}: {entry.get('status')}")
+        demo.say(f"  {entry.get('filename')}: {entry.get('status')}")
     if document.get("release_url"):
-        say(f"  release: {document['release_url']}")
-    log = _request_log(info)
+        demo.say(f"  release: {document['release_url']}")
+    log = _request_log(demo.sandbox)
     mints = [e for e in log if e.get("path") == "/_/oidc/mint-token" and e.get("status") == 200]
     burns = [e for e in log if e.get("path") == "/_/oidc/burn-token" and e.get("status") == 200]
     if not mints or len(burns) != len(mints):
@@ -414,13 +459,15 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
             f"expected every minted token to be burned (minted {len(mints)}, burned {len(burns)})",
             hint="rerun with --keep and inspect the sandbox's request log",
         )
-    say(
+    demo.say(
         f"  the index minted {len(mints)} short-lived upload token(s); all were burned after "
         "the upload (token values are never shown)"
     )
 
-    _step(say, 6, "install the package back from the sandbox with pip")
-    target = workdir / "installed"
+
+def _pip_install(demo: _Demo) -> Path:
+    info, python = demo.sandbox, demo.python
+    target = demo.workdir / "installed"
     pip_env = _clean_env(os.environ)
     pip_env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     pip_env["PIP_CONFIG_FILE"] = os.devnull  # only the sandbox: no site pip.conf
@@ -443,7 +490,7 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
             f"{DEMO_NAME}=={DEMO_VERSION}",
         ],
         env=pip_env,
-        cwd=workdir,
+        cwd=demo.workdir,
     )
     if pip.returncode != 0:
         output = _visible(pip.stderr or pip.stdout)
@@ -454,15 +501,17 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
             f"pip could not install {DEMO_NAME} from the sandbox (exit {pip.returncode})",
             hint=hint,
         )
-    say(f"  installed {DEMO_NAME}=={DEMO_VERSION} into a temporary directory")
+    demo.say(f"  installed {DEMO_NAME}=={DEMO_VERSION} into a temporary directory")
+    return target
 
-    _step(say, 7, f"import {DEMO_MODULE} and call it")
+
+def _import(demo: _Demo, target: Path) -> None:
     run_env = _clean_env(os.environ)
     run_env["PYTHONPATH"] = str(target)
     check = _run(
-        [python, "-c", f"import {DEMO_MODULE} as m; print(m.greet()); print(m.__version__)"],
+        [demo.python, "-c", f"import {DEMO_MODULE} as m; print(m.greet()); print(m.__version__)"],
         env=run_env,
-        cwd=workdir,
+        cwd=demo.workdir,
     )
     lines = check.stdout.split()
     if check.returncode != 0 or DEMO_VERSION not in lines:
@@ -470,7 +519,7 @@ def _steps(say: Say, server: SandboxProcess, workdir: Path, python: str) -> None
             f"importing {DEMO_MODULE} failed (exit {check.returncode})",
             hint=_visible(check.stderr) or "rerun with --keep to inspect",
         )
-    say(f"  {DEMO_MODULE}.greet() -> {check.stdout.splitlines()[0]!r}")
+    demo.say(f"  {DEMO_MODULE}.greet() -> {check.stdout.splitlines()[0]!r}")
 
 
 def _json_document(result: subprocess.CompletedProcess[str], what: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import re
 import secrets
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -187,47 +187,74 @@ def parse_job(data: Mapping[str, Any]) -> JobSpec:
     values["impersonate"] = _text(data, "impersonate")
     values["fork"] = _flag(data, "fork", False)
 
-    if provider in ("github", "gitlab"):
-        _check_repository(provider, values["repository"])
-        _check_workflow(provider, values["workflow"])
-        if values["event"] in _PR_EVENTS and data.get("ref") is None:
-            values["ref"] = "refs/pull/1/merge"
-        if not str(values["ref"]).startswith("refs/"):
-            raise JobError(
-                "job field 'ref' must be a full ref, like refs/tags/v1.0.0 or refs/heads/main"
-            )
-        sha = values["sha"]
-        if sha is not None and not _SHA.match(sha):
-            raise JobError("job field 'sha' must be 40 lower-case hex digits")
-        hosted = "github-hosted" if provider == "github" else "gitlab-hosted"
-        if values["runner"] not in (hosted, "self-hosted"):
-            raise JobError(f"job field 'runner' must be {hosted} or self-hosted")
-    if provider == "github":
-        if values["fork"] and values["event"] not in _PR_EVENTS:
-            raise JobError("job field 'fork' applies only to pull_request events")
-        # Fork PRs get a read-only token: no OIDC unless the user says otherwise.
-        values["id_token"] = _flag(
-            data, "id_token", not (values["fork"] and values["event"] == "pull_request")
-        )
-    if provider == "gitlab":
-        timeout = data.get("timeout", GITLAB_DEFAULT_TIMEOUT)
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
-            raise JobError("job field 'timeout' must be a positive number of seconds")
-        values["timeout"] = timeout
-    if provider == "google":
-        for key in ("email", "impersonate"):
-            if values[key] is not None and not EMAIL_PATTERN.match(values[key]):
-                raise JobError(f"job field {key!r} must be a service-account email")
+    _PROVIDER_CHECKS[provider](data, values)
+    values["claims"], values["remove_claims"] = _claim_edits(data)
+    return JobSpec(**values)
 
+
+def _check_repository_job(provider: str, data: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """Rules shared by the two repository-hosted CIs (GitHub, GitLab)."""
+    _check_repository(provider, values["repository"])
+    _check_workflow(provider, values["workflow"])
+    if values["event"] in _PR_EVENTS and data.get("ref") is None:
+        values["ref"] = "refs/pull/1/merge"
+    if not str(values["ref"]).startswith("refs/"):
+        raise JobError(
+            "job field 'ref' must be a full ref, like refs/tags/v1.0.0 or refs/heads/main"
+        )
+    sha = values["sha"]
+    if sha is not None and not _SHA.match(sha):
+        raise JobError("job field 'sha' must be 40 lower-case hex digits")
+    hosted = "github-hosted" if provider == "github" else "gitlab-hosted"
+    if values["runner"] not in (hosted, "self-hosted"):
+        raise JobError(f"job field 'runner' must be {hosted} or self-hosted")
+
+
+def _check_github(data: Mapping[str, Any], values: dict[str, Any]) -> None:
+    _check_repository_job("github", data, values)
+    if values["fork"] and values["event"] not in _PR_EVENTS:
+        raise JobError("job field 'fork' applies only to pull_request events")
+    # Fork PRs get a read-only token: no OIDC unless the user says otherwise.
+    values["id_token"] = _flag(
+        data, "id_token", not (values["fork"] and values["event"] == "pull_request")
+    )
+
+
+def _check_gitlab(data: Mapping[str, Any], values: dict[str, Any]) -> None:
+    _check_repository_job("gitlab", data, values)
+    timeout = data.get("timeout", GITLAB_DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+        raise JobError("job field 'timeout' must be a positive number of seconds")
+    values["timeout"] = timeout
+
+
+def _check_google(data: Mapping[str, Any], values: dict[str, Any]) -> None:
+    for key in ("email", "impersonate"):
+        if values[key] is not None and not EMAIL_PATTERN.match(values[key]):
+            raise JobError(f"job field {key!r} must be a service-account email")
+
+
+def _check_nothing(data: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """ActiveState jobs have no provider-specific fields to check."""
+
+
+_PROVIDER_CHECKS: dict[str, Callable[[Mapping[str, Any], dict[str, Any]], None]] = {
+    "github": _check_github,
+    "gitlab": _check_gitlab,
+    "google": _check_google,
+    "activestate": _check_nothing,
+}
+
+
+def _claim_edits(data: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The job's ``claims`` (set) and ``remove_claims`` (drop) fields, checked."""
     claims = data.get("claims") or {}
     if not isinstance(claims, Mapping) or not all(isinstance(k, str) and k for k in claims):
         raise JobError("job field 'claims' must be an object of claim name -> JSON value")
     remove = data.get("remove_claims") or []
     if not isinstance(remove, list) or not all(isinstance(k, str) and k for k in remove):
         raise JobError("job field 'remove_claims' must be a list of claim names")
-    values["claims"] = dict(claims)
-    values["remove_claims"] = tuple(remove)
-    return JobSpec(**values)
+    return dict(claims), tuple(remove)
 
 
 def _check_repository(provider: str, repository: str) -> None:
