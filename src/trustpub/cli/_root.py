@@ -8,7 +8,8 @@ Subcommands live in their own modules and are imported only when invoked.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import click
 
@@ -29,27 +30,41 @@ _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+    """A click group whose subcommands are imported on first use.
+
+    ``lazy`` maps a command name to ``("module:attribute", short help)``; the
+    help text is shown without importing the module. Subclasses name their own table.
+    """
+
+    lazy: ClassVar[Mapping[str, tuple[str, str]]] = _LAZY_COMMANDS
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+        return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
-        if command is not None or cmd_name not in _LAZY_COMMANDS:
+        if command is not None or cmd_name not in self.lazy:
             return command
-        target, _ = _LAZY_COMMANDS[cmd_name]
-        module_name, attribute = target.split(":")
-        loaded: Any = getattr(importlib.import_module(module_name), attribute)
+        module_name, attribute = self.lazy[cmd_name][0].split(":")
+        where = f"{ctx.command_path} {cmd_name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            raise click.ClickException(f"`{where}` is not available") from None
+        loaded: Any = getattr(module, attribute, None)
         if not isinstance(loaded, click.Command):  # pragma: no cover - programming error
-            raise TypeError(f"{target} is not a click command")
+            raise click.ClickException(f"`{where}` is not available")
         return loaded
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Describe lazy commands without importing them.
-        rows = [(name, _LAZY_COMMANDS[name][1]) for name in sorted(_LAZY_COMMANDS)]
+        rows = {
+            name: command.get_short_help_str(formatter.width - 20)
+            for name, command in self.commands.items()
+        }
+        rows.update({name: text for name, (_, text) in self.lazy.items()})
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
+            formatter.write_dl(sorted(rows.items()))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,59 +2,31 @@
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
 from trustpub.cli._common import guarded, raw_stdout, setup_logging, verbosity_options
+from trustpub.cli._root import LazyGroup
 from trustpub.errors import SandboxError
 
-# Subcommands written in other modules, imported only when run (so that a problem
-# in one of them never stops `serve`): name -> (module, attribute, short help).
-_LAZY: dict[str, tuple[str, str, str]] = {
-    "env": (
-        "trustpub.cli.sandbox_env",
-        "env",
-        "Print the environment of a simulated CI job of a running sandbox.",
-    ),
-    "demo": (
-        "trustpub.cli.sandbox_demo",
-        "demo",
-        "Rehearse a whole trusted-publishing release locally.",
-    ),
-}
 
+class _SandboxGroup(LazyGroup):
+    """The ``sandbox`` group: ``serve`` here; ``env`` and ``demo`` imported only when run
+    (so that a problem in one of them never stops ``serve``)."""
 
-class _SandboxGroup(click.Group):
-    """The ``sandbox`` group: ``serve`` here, ``env`` and ``demo`` loaded lazily."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_LAZY})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is not None or cmd_name not in _LAZY:
-            return command
-        module_name, attribute, _ = _LAZY[cmd_name]
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            raise click.ClickException(f"`trustpub sandbox {cmd_name}` is not available") from None
-        loaded = getattr(module, attribute, None)
-        if not isinstance(loaded, click.Command):
-            raise click.ClickException(f"`trustpub sandbox {cmd_name}` is not available")
-        return loaded
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = {
-            name: command.get_short_help_str(formatter.width - 20)
-            for name, command in self.commands.items()
-        }
-        rows.update({name: text for name, (_, _, text) in _LAZY.items()})
-        with formatter.section("Commands"):
-            formatter.write_dl(sorted(rows.items()))
+    lazy: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "env": (
+            "trustpub.cli.sandbox_env:env",
+            "Print the environment of a simulated CI job of a running sandbox.",
+        ),
+        "demo": (
+            "trustpub.cli.sandbox_demo:demo",
+            "Rehearse a whole trusted-publishing release locally.",
+        ),
+    }
 
 
 @click.group(cls=_SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
