@@ -357,35 +357,73 @@ def _github_check_owner(p: Publisher, ctx: _Ctx) -> _Outcome:
     )
 
 
-def _github_check_job_workflow_ref(p: Publisher, ctx: _Ctx) -> _Outcome:
-    claim = ctx.claims.get("job_workflow_ref")
-    ground = f"{p.owner}/{p.repository_name}/.github/workflows/{p.workflow}"
-    rule = "must be <owner>/<repo>/.github/workflows/<workflow>@<ref or sha> (exact)"
+@dataclass(frozen=True)
+class _PinnedRef:
+    """A claim that must be ``<ground>@<one of the pins>``: GitHub's job_workflow_ref and
+    GitLab's ci_config_ref_uri. The two differ in which pins they need: GitHub wants a
+    ref OR a sha, GitLab a ref_path AND a sha (Warehouse's checks differ the same way)."""
+
+    field: str
+    pins: tuple[str, str]
+    need_all: bool
+    rule: str
+    missing_claim_fix: str
+    missing_pins_fix: str
+
+
+def _pinned_ref_outcome(spec: _PinnedRef, ground: str, ctx: _Ctx, mismatch_fix: str) -> _Outcome:
+    claim = ctx.claims.get(spec.field)
     actual = claim_text(claim)
+    placeholder = f"{ground}@<{spec.pins[0]}>"
     if not claim:
         return _Outcome(
-            "job_workflow_ref",
+            spec.field,
             False,
-            ground + "@<ref>",
+            placeholder,
             actual,
-            rule,
-            "the token carries no job_workflow_ref",
-            reason="The job_workflow_ref claim is empty",
+            spec.rule,
+            spec.missing_claim_fix,
+            reason=f"The {spec.field} claim is empty",
         )
-    ref, sha = ctx.claims.get("ref"), ctx.claims.get("sha")
-    if not (ref or sha):
+    values = [ctx.claims.get(pin) for pin in spec.pins]
+    if not (all(values) if spec.need_all else any(values)):
         return _Outcome(
-            "job_workflow_ref",
+            spec.field,
             False,
-            ground + "@<ref>",
+            placeholder,
             actual,
-            rule,
-            "the job has neither a ref nor a sha; run it from a branch or tag",
-            reason="The ref and sha claims are empty",
+            spec.rule,
+            spec.missing_pins_fix,
+            reason=f"The {spec.pins[0]} and {spec.pins[1]} claims are empty",
         )
-    expected = sorted({f"{ground}@{value}" for value in (ref, sha) if value})
+    expected = sorted({f"{ground}@{value}" for value in values if value})
     if claim in expected:
-        return _Outcome("job_workflow_ref", True, expected[0], actual, rule)
+        return _Outcome(spec.field, True, expected[0], actual, spec.rule)
+    return _Outcome(
+        spec.field,
+        False,
+        " or ".join(expected),
+        actual,
+        spec.rule,
+        mismatch_fix,
+        reason=(
+            f"The {spec.field} claim does not match, expecting one of {expected!r}, got {claim!r}"
+        ),
+    )
+
+
+_JOB_WORKFLOW_REF = _PinnedRef(
+    "job_workflow_ref",
+    ("ref", "sha"),
+    need_all=False,
+    rule="must be <owner>/<repo>/.github/workflows/<workflow>@<ref or sha> (exact)",
+    missing_claim_fix="the token carries no job_workflow_ref",
+    missing_pins_fix="the job has neither a ref nor a sha; run it from a branch or tag",
+)
+
+
+def _github_check_job_workflow_ref(p: Publisher, ctx: _Ctx) -> _Outcome:
+    claim = ctx.claims.get("job_workflow_ref")
     fix = "the workflow that requests the token must be the publisher's file in its own repository"
     workflow_ref = ctx.text("workflow_ref")
     if workflow_ref and workflow_ref != claim:
@@ -394,18 +432,8 @@ def _github_check_job_workflow_ref(p: Publisher, ctx: _Ctx) -> _Outcome:
             f"({claim_text(claim)}); it must live in {p.repository} at the same ref, and the "
             "publisher must name the called file"
         )
-    return _Outcome(
-        "job_workflow_ref",
-        False,
-        " or ".join(expected),
-        actual,
-        rule,
-        fix,
-        reason=(
-            "The job_workflow_ref claim does not match, expecting one of "
-            f"{expected!r}, got {claim!r}"
-        ),
-    )
+    ground = f"{p.owner}/{p.repository_name}/.github/workflows/{p.workflow}"
+    return _pinned_ref_outcome(_JOB_WORKFLOW_REF, ground, ctx, fix)
 
 
 def _github_check_event(p: Publisher, ctx: _Ctx) -> _Outcome:
@@ -596,54 +624,30 @@ def _gitlab_check_project_path(p: Publisher, ctx: _Ctx) -> _Outcome:
     )
 
 
+_CI_CONFIG_REF_URI = _PinnedRef(
+    "ci_config_ref_uri",
+    ("ref_path", "sha"),
+    need_all=True,
+    rule="must be <instance>/<namespace>/<project>//<pipeline path>@<ref_path or sha> (exact)",
+    missing_claim_fix=(
+        "the pipeline configuration lives in another project; PyPI needs it in this one"
+    ),
+    missing_pins_fix="the token lacks ref_path or sha",
+)
+
+
 def _gitlab_check_uri(p: Publisher, ctx: _Ctx) -> _Outcome:
     claim = ctx.claims.get("ci_config_ref_uri")
     domain = _issuer_of(p, ctx).removeprefix("https://")
     ground = f"{domain}/{p.repository}//{p.workflow}"
-    rule = "must be <instance>/<namespace>/<project>//<pipeline path>@<ref_path or sha> (exact)"
-    actual = claim_text(claim)
-    if not claim:
-        return _Outcome(
-            "ci_config_ref_uri",
-            False,
-            ground + "@<ref_path>",
-            actual,
-            rule,
-            "the pipeline configuration lives in another project; PyPI needs it in this one",
-            reason="The ci_config_ref_uri claim is empty",
-        )
-    ref_path, sha = ctx.claims.get("ref_path"), ctx.claims.get("sha")
-    if not (ref_path and sha):
-        return _Outcome(
-            "ci_config_ref_uri",
-            False,
-            ground + "@<ref_path>",
-            actual,
-            rule,
-            "the token lacks ref_path or sha",
-            reason="The ref_path and sha claims are empty",
-        )
-    expected = sorted({f"{ground}@{value}" for value in (ref_path, sha) if value})
-    if claim in expected:
-        return _Outcome("ci_config_ref_uri", True, expected[0], actual, rule)
     fix = "the publisher's namespace, project or pipeline path differs from the job's"
-    if isinstance(claim, str) and any(claim.lower() == e.lower() for e in expected):
+    expected_lower = {f"{ground}@{ctx.claims.get(pin)}".lower() for pin in ("ref_path", "sha")}
+    if isinstance(claim, str) and claim.lower() in expected_lower:
         fix = (
             "GitLab spells the namespace/project differently: configure the publisher with "
             f"exactly the case in {claim}"
         )
-    return _Outcome(
-        "ci_config_ref_uri",
-        False,
-        " or ".join(expected),
-        actual,
-        rule,
-        fix,
-        reason=(
-            "The ci_config_ref_uri claim does not match, expecting one of "
-            f"{expected!r}, got {claim!r}"
-        ),
-    )
+    return _pinned_ref_outcome(_CI_CONFIG_REF_URI, ground, ctx, fix)
 
 
 _GITLAB = _Rules(
