@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -27,6 +27,16 @@ class _SandboxGroup(LazyGroup):
             "Rehearse a whole trusted-publishing release locally.",
         ),
     }
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _tuning(
+    name: str, kind: click.IntRange | click.FloatRange, metavar: str, text: str
+) -> Callable[[_F], _F]:
+    """A numeric ``serve`` option whose unset value (None) means the config file's or default."""
+    return click.option(name, type=kind, default=None, metavar=metavar, help=text)
 
 
 @click.group(cls=_SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,33 +96,21 @@ def _write_ready_file(path: Path, line: str) -> None:
 @click.option(
     "--audience", default=None, help="OIDC audience of this index [default: trustpub-sandbox]."
 )
-@click.option(
+@_tuning(
     "--token-lifetime",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="S",
-    help="Lifetime of minted API tokens in seconds [default: 900].",
+    click.IntRange(min=1),
+    "S",
+    "Lifetime of minted API tokens in seconds [default: 900].",
 )
-@click.option(
-    "--latency-ms",
-    type=click.IntRange(min=0),
-    default=None,
-    metavar="N",
-    help="Delay each upload by N milliseconds.",
+@_tuning("--latency-ms", click.IntRange(min=0), "N", "Delay each upload by N milliseconds.")
+@_tuning(
+    "--fail-rate", click.FloatRange(0, 1), "F", "Fraction of index requests answered with 503."
 )
-@click.option(
-    "--fail-rate",
-    type=click.FloatRange(0, 1),
-    default=None,
-    metavar="F",
-    help="Fraction of index requests answered with 503.",
-)
-@click.option(
+@_tuning(
     "--cut-rate",
-    type=click.FloatRange(0, 1),
-    default=None,
-    metavar="F",
-    help="Fraction of index requests whose connection is dropped mid-request.",
+    click.FloatRange(0, 1),
+    "F",
+    "Fraction of index requests whose connection is dropped mid-request.",
 )
 @click.option("--seed", type=int, default=None, help="Seed that makes the faults deterministic.")
 @click.option(
@@ -121,12 +119,11 @@ def _write_ready_file(path: Path, line: str) -> None:
     metavar="PROVIDER|all",
     help="Turn trusted publishing off for a provider, or for all (repeatable).",
 )
-@click.option(
+@_tuning(
     "--max-file-size",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="BYTES",
-    help="Largest accepted file [default: 1 GiB; PyPI's is 100 MiB].",
+    click.IntRange(min=1),
+    "BYTES",
+    "Largest accepted file [default: 1 GiB; PyPI's is 100 MiB].",
 )
 @verbosity_options
 def serve(
