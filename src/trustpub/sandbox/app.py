@@ -217,6 +217,9 @@ def build_app(
     routes += AdminEndpoints(state).routes()
     if identity is not None:
         routes += identity.routes()
+        from trustpub.sandbox.sigstore.service import SigstoreServices
+
+        routes += SigstoreServices(ctx, identity).routes()
     inner = Starlette(routes=routes)
     faults = FaultPlan(fail_rate=settings.fail_rate, cut_rate=settings.cut_rate, seed=settings.seed)
     return SandboxMiddleware(inner, state, faults)

@@ -36,6 +36,7 @@ from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.faults import DropSimulatedCuts
 from trustpub.sandbox.identity import IdentityProviders
 from trustpub.sandbox.responses import reason_phrase
+from trustpub.sandbox.sigstore.trust import trust_config_path
 from trustpub.sandbox.state import IndexState, TokenRecord
 from trustpub.sandbox.tls import ensure_tls_files
 
@@ -251,6 +252,7 @@ def run(
             "upload_url": f"{base_url}/legacy/",
             "simple_url": f"{base_url}/simple/",
             "ca_cert": str(tls.ca_cert) if tls else None,
+            "trust_config": str(trust_config_path(state_dir)),
             "audience": settings.audience,
             "metadata_host": ctx.metadata_host,
             "api_token_file": str(state_dir / "api-token"),
