@@ -117,6 +117,25 @@ def scrub(text: str) -> str:
     return _PIECE.sub(_piece, text)
 
 
+_TOKEN_SHAPES = re.compile(
+    r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|pypi-[A-Za-z0-9_-]{16,}"
+)
+
+
+def redact_token_shapes(text: str) -> str:
+    """Replace anything shaped like a JWT or a ``pypi-`` token, known or not, with ``***``.
+
+    For text from outside (an index's answer, a token endpoint's body): it may
+    echo a credential this process never saw, which :func:`scrub` cannot know.
+    """
+    return _TOKEN_SHAPES.sub(REDACTED, text)
+
+
+def scrub_outside(text: str) -> str:
+    """:func:`scrub`, then :func:`redact_token_shapes`: the cleaning for outside text."""
+    return redact_token_shapes(scrub(text))
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that scrubs remembered secrets from every record."""
 
@@ -144,6 +163,8 @@ __all__ = [
     "Secret",
     "forget_all",
     "github_mask_command",
+    "redact_token_shapes",
     "remember",
     "scrub",
+    "scrub_outside",
 ]

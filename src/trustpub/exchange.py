@@ -11,10 +11,10 @@ The flow (PyPI's protocol, as Warehouse serves it):
    the index's, not expired / not yet valid (30 s leeway, as PyPI), an issuer,
    and on PyPI/TestPyPI the provider's canonical issuer.
 3. ``POST {index}/_/oidc/mint-token`` with ``{"token": jwt}`` -> a ``pypi-``
-   token and its ``expires``. Network errors, 5xx and 429 are retried with
-   exponential backoff and jitter; other 4xx never. A 3xx is an error: the
-   client never follows redirects, so the token goes to the mint endpoint and
-   nowhere else.
+   token and its ``expires``. Network errors, 5xx and 429 are retried under
+   the one retry policy (:class:`trustpub._http.RetryPolicy`); other 4xx
+   never. A 3xx is an error: the client never follows redirects, so the token
+   goes to the mint endpoint and nowhere else.
 4. The upload token is re-minted when under 5 minutes remain (at half-life
    when it lives less than 5 minutes), judged by the local clock.
 5. After the last upload, ``POST {index}/_/oidc/burn-token`` with
@@ -30,7 +30,6 @@ token.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -42,14 +41,24 @@ from urllib.parse import urlsplit
 import httpx
 
 from trustpub._credential import UploadCredential
-from trustpub._http import network_error
-from trustpub._secret import Secret, scrub
+from trustpub._http import (
+    Retry,
+    RetryPolicy,
+    body_excerpt,
+    body_text,
+    redirect_refused,
+    request_with_retries,
+    retry_after,
+    retryable_status,
+    send_once,
+)
+from trustpub._secret import Secret, scrub_outside
 from trustpub.errors import ExchangeError, IdentityError, NetworkError, TrustpubError
 from trustpub.oidc.claims import DecodedToken, decode_unverified
 from trustpub.oidc.diagnostics import explain_audience_failure, explain_mint_error
 from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, Publisher
 from trustpub.providers import Detection
-from trustpub.providers._base import TransientIdentityError, body_excerpt, redact_token_shapes
+from trustpub.providers._base import TransientIdentityError
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import RESERVED_AUDIENCES, IndexTarget
 
@@ -60,8 +69,6 @@ REFRESH_MARGIN = 300
 """Re-mint when fewer than this many seconds of the upload token remain."""
 DEFAULT_LIFETIME = 900
 """PyPI's upload-token lifetime, assumed when the mint response has no ``expires``."""
-RETRY_CAP = 30.0
-"""Longest wait between two attempts, in seconds."""
 REMINT_PAUSE = 60.0
 """After a failed re-mint (old token still valid), wait this long before trying again."""
 
@@ -219,7 +226,7 @@ class TrustedPublisher:
         self._reporter = reporter
         self._before_mint = before_mint
         self._clock = clock
-        self._retries = max(0, retries)
+        self._policy = RetryPolicy(retries=max(0, retries))
         self._sleep = sleep
         self._declared = declared
         self._project = project
@@ -230,6 +237,7 @@ class TrustedPublisher:
         self._pause_until = 0.0
         self._minted: list[Secret] = []
         self._exchanged: set[str] = set()
+        self._checked = False
         self.minted_count = 0
 
     # ------------------------------------------------------------------ audience
@@ -243,14 +251,20 @@ class TrustedPublisher:
 
     def _fetch_audience(self) -> str:
         url = self._target.oidc_url("audience")
-        response = self._send_with_retries(
+        what = "fetching the OIDC audience"
+        response = request_with_retries(
+            self._policy,
             lambda: self._client.get(
                 url, headers={"Accept": "application/json"}, follow_redirects=False
             ),
             url=url,
-            what="fetching the OIDC audience",
+            what=what,
+            server_error=lambda failed: _server_error(failed, url, what),
+            sleep=self._sleep,
         )
         status = response.status_code
+        if 300 <= status < 400:
+            raise _redirect(response, url)
         audience = parse_audience(response) if status == 200 else None
         if audience is None:
             raise self._audience_failure(response)
@@ -260,7 +274,7 @@ class TrustedPublisher:
 
     def _audience_failure(self, response: httpx.Response) -> AudienceError:
         explained = explain_audience_failure(
-            response.status_code, _body_text(response), self._target.display
+            response.status_code, body_text(response), self._target.display
         )
         return AudienceError(
             explained.message,
@@ -438,77 +452,74 @@ class TrustedPublisher:
 
     def _mint(self) -> MintedToken:
         url = self._target.oidc_url("mint-token")
-        last: TrustpubError | None = None
-        wait_hint: float | None = None
-        checked = False
-        for attempt in range(self._retries + 1):
-            if attempt:
-                self._sleep(self._backoff(attempt, wait_hint))
-                wait_hint = None
-            try:
-                token, decoded = self.oidc_token()
-            except TransientIdentityError as error:
-                last = error
-                continue
-            if not checked and self._before_mint is not None:
-                self._before_mint(decoded)
-            checked = True
-            if self._detection.static_token and token.fingerprint in self._exchanged:
-                raise ExchangeError(
-                    f"the {self._detection.provider} OIDC token was already exchanged once in "
-                    "this run; it cannot be exchanged again",
-                    hint="this environment hands out one fixed token per job; publish fewer or "
-                    "smaller files per job so one upload token (15 min) suffices",
-                    anchor="oidc-token-reused",
-                )
+        attempts = self._policy.retries + 1
+        self._checked = False
+
+        def attempt(number: int) -> MintedToken | Retry:
             self._reporter.debug(
-                f"minting an upload token at {url} (attempt {attempt + 1}/{self._retries + 1})"
+                f"minting an upload token at {url} (attempt {number + 1}/{attempts})"
             )
-            try:
-                response = self._client.post(
-                    url,
-                    json={"token": token.reveal()},
-                    headers={"Accept": "application/json"},
-                    follow_redirects=False,
-                )
-            except httpx.TransportError as error:
-                last = network_error(error, url, what="minting an upload token")
-                if last.anchor == "tls-certificate-verify-failed":  # retrying cannot help
-                    raise last from None
-                continue
-            status = response.status_code
-            if 300 <= status < 400:
-                raise _redirect(response, url)
-            if status == 200:
-                minted = parse_minted(response, now=self._clock())
-                if minted is None:
-                    raise ExchangeError(
-                        "the index answered mint-token with HTTP 200 but no usable token: "
-                        f"{body_excerpt(response)}",
-                        hint="the index does not speak PyPI's trusted-publishing protocol",
-                        anchor="mint-malformed-response",
-                    )
-                if self._detection.static_token:
-                    self._exchanged.add(token.fingerprint)
-                return minted
-            if status == 429 or status >= 500:
-                wait_hint = _retry_after(response)
-                last = NetworkError(
+            return self._mint_once(url)
+
+        def on_retry(retry: Retry, _delay: float, _number: int) -> None:
+            self._reporter.debug(f"mint-token did not succeed ({retry.error.message}); will retry")
+
+        return self._policy.run(attempt, sleep=self._sleep, on_retry=on_retry)
+
+    def _mint_once(self, url: str) -> MintedToken | Retry:
+        """One attempt: a fresh OIDC token, checked, exchanged at the mint endpoint."""
+        try:
+            token, decoded = self.oidc_token()
+        except TransientIdentityError as error:
+            return Retry(error)
+        if self._before_mint is not None and not self._checked:
+            self._before_mint(decoded)
+        self._checked = True
+        if self._detection.static_token and token.fingerprint in self._exchanged:
+            raise ExchangeError(
+                f"the {self._detection.provider} OIDC token was already exchanged once in "
+                "this run; it cannot be exchanged again",
+                hint="this environment hands out one fixed token per job; publish fewer or "
+                "smaller files per job so one upload token (15 min) suffices",
+                anchor="oidc-token-reused",
+            )
+        response = send_once(
+            lambda: self._client.post(
+                url,
+                json={"token": token.reveal()},
+                headers={"Accept": "application/json"},
+                follow_redirects=False,
+            ),
+            url=url,
+            what="minting an upload token",
+        )
+        if isinstance(response, Retry):
+            return response
+        status = response.status_code
+        if 300 <= status < 400:
+            raise _redirect(response, url)
+        if retryable_status(status):
+            return Retry(
+                NetworkError(
                     f"the index answered mint-token with HTTP {status}: {body_excerpt(response)}",
                     hint="the index is failing or rate-limiting; retry later",
                     anchor="mint-server-error",
-                )
-                self._reporter.debug(f"mint-token answered HTTP {status}; will retry")
-                continue
+                ),
+                retry_after(response),
+            )
+        if status != 200:
             raise self._refusal(response, decoded)
-        assert last is not None
-        raise last
-
-    def _backoff(self, attempt: int, wait_hint: float | None) -> float:
-        delay = min(RETRY_CAP, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-        if wait_hint is not None:
-            delay = max(delay, min(wait_hint, RETRY_CAP * 2))
-        return delay
+        minted = parse_minted(response, now=self._clock())
+        if minted is None:
+            raise ExchangeError(
+                "the index answered mint-token with HTTP 200 but no usable token: "
+                f"{body_excerpt(response)}",
+                hint="the index does not speak PyPI's trusted-publishing protocol",
+                anchor="mint-malformed-response",
+            )
+        if self._detection.static_token:
+            self._exchanged.add(token.fingerprint)
+        return minted
 
     def _refusal(self, response: httpx.Response, decoded: DecodedToken) -> MintRefused:
         status = response.status_code
@@ -527,7 +538,7 @@ class TrustedPublisher:
             project=self._project,
         )
         extra = [  # index-supplied text: may echo the token
-            redact_token_shapes(scrub(f"{error.code}: {error.description}")) for error in errors[1:]
+            scrub_outside(f"{error.code}: {error.description}") for error in errors[1:]
         ]
         return MintRefused(
             explained.message,
@@ -551,11 +562,8 @@ class TrustedPublisher:
         for token in tokens:
             try:
                 response = self._post_burn(url, token)
-            except httpx.HTTPError as error:
-                self._reporter.warning(
-                    f"could not revoke the upload token ({type(error).__name__}); "
-                    "it expires on its own within 15 minutes"
-                )
+            except TrustpubError as failure:  # the retries are spent
+                self._reporter.warning(failure.message)
                 continue
             except Exception as error:  # burning must never break a finished upload
                 self._reporter.warning(
@@ -571,17 +579,12 @@ class TrustedPublisher:
                     "the upload token expires on its own"
                 )
             else:
-                self._reporter.warning(
-                    f"the index answered burn-token with HTTP {status} "
-                    f"({body_excerpt(response, 120)}); the upload token expires on its own"
-                )
+                self._reporter.warning(_burn_refused(response).message)
 
     def _post_burn(self, url: str, token: Secret) -> httpx.Response:
-        """One burn request, retried on transport errors, 5xx and 429 (a live token must not stay)."""
-        for attempt in range(self._retries + 1):
-            if attempt:
-                self._sleep(self._backoff(attempt, None))
-            last = attempt == self._retries
+        """One burn, retried on transport errors, 5xx and 429 (a live token must not stay)."""
+
+        def attempt(_number: int) -> httpx.Response | Retry:
             try:
                 response = self._client.post(
                     url,
@@ -589,60 +592,41 @@ class TrustedPublisher:
                     headers={"Authorization": f"token {token.reveal()}"},
                     follow_redirects=False,
                 )
-            except httpx.TransportError:
-                if last:
-                    raise
-                continue
-            if last or not (response.status_code == 429 or response.status_code >= 500):
-                return response
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _send_with_retries(
-        self, send: Callable[[], httpx.Response], *, url: str, what: str
-    ) -> httpx.Response:
-        last: TrustpubError | None = None
-        wait_hint: float | None = None
-        for attempt in range(self._retries + 1):
-            if attempt:
-                self._sleep(self._backoff(attempt, wait_hint))
-                wait_hint = None
-            try:
-                response = send()
             except httpx.TransportError as error:
-                last = network_error(error, url, what=what)
-                if last.anchor == "tls-certificate-verify-failed":  # retrying cannot help
-                    raise last from None
-                continue
-            status = response.status_code
-            if 300 <= status < 400:
-                raise _redirect(response, url)
-            if status == 429 or status >= 500:
-                wait_hint = _retry_after(response)
-                last = NetworkError(
-                    f"the index answered HTTP {status} while {what} ({url}): "
-                    f"{body_excerpt(response)}",
-                    hint="the index is failing or rate-limiting; retry later",
-                    anchor="index-server-error",
+                return Retry(
+                    NetworkError(
+                        f"could not revoke the upload token ({type(error).__name__}); "
+                        "it expires on its own within 15 minutes"
+                    )
                 )
-                continue
+            if retryable_status(response.status_code):
+                return Retry(_burn_refused(response), retry_after(response))
             return response
-        assert last is not None
-        raise last
+
+        return self._policy.run(attempt, sleep=self._sleep)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    if value.isdigit():
-        return float(value)
-    return None
+def _burn_refused(response: httpx.Response) -> NetworkError:
+    return NetworkError(
+        f"the index answered burn-token with HTTP {response.status_code} "
+        f"({body_excerpt(response, 120)}); the upload token expires on its own"
+    )
 
 
-def _redirect(response: httpx.Response, url: str) -> ExchangeError:
-    location = response.headers.get("location", "")
-    host = urlsplit(location).hostname or location.split("?", 1)[0] or "(no Location header)"
-    return ExchangeError(
-        f"{url.split('?', 1)[0]} answered HTTP {response.status_code} redirecting to {host}; "
-        "trustpub never follows redirects with credentials",
+def _server_error(response: httpx.Response, url: str, what: str) -> NetworkError:
+    return NetworkError(
+        f"the index answered HTTP {response.status_code} while {what} ({url}): "
+        f"{body_excerpt(response)}",
+        hint="the index is failing or rate-limiting; retry later",
+        anchor="index-server-error",
+    )
+
+
+def _redirect(response: httpx.Response, url: str) -> TrustpubError:
+    return redirect_refused(
+        response,
+        what=url.split("?", 1)[0],
+        error=ExchangeError,
         hint="point --repository at the index's real upload URL",
         anchor="index-redirect",
     )
@@ -667,15 +651,6 @@ def _expired_hint(provider: str) -> str:
     if provider in ("env", "activestate"):
         return "obtain the token just before running trustpub; check this machine's clock"
     return "check this machine's clock (NTP) and retry"
-
-
-def _body_text(response: httpx.Response, limit: int = 4000) -> str:
-    """The response body as text for the explainers, scrubbed of every known secret."""
-    try:
-        text = response.text
-    except Exception:  # undecodable: the explainers only need to know it is not JSON
-        return ""
-    return redact_token_shapes(scrub(text[:limit]))
 
 
 def _malformed_refusal(

@@ -418,6 +418,10 @@ def test_redirect_is_refused_not_followed(
     report = Uploader(TARGET, credential, client=http).upload(dists[:1])
     assert report.error is not None
     assert report.error.anchor == "upload-redirected"
+    assert report.error.message == (
+        f"{dists[0].filename}: {UPLOAD} answered HTTP 308 redirecting to elsewhere.example; "
+        "trustpub never follows redirects with credentials"
+    )
     assert len(httpx_mock.get_requests()) == 1
 
 

@@ -102,45 +102,8 @@ def check_credential_url(url: str, *, what: str, hint: str) -> None:
     )
 
 
-_TOKEN_SHAPES = re.compile(
-    r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|pypi-[A-Za-z0-9_-]{16,}"
-)
-
-
-def redact_token_shapes(text: str) -> str:
-    """Replace anything shaped like a JWT or a ``pypi-`` token, known or not, with ``***``."""
-    return _TOKEN_SHAPES.sub("***", text)
-
-
-def body_excerpt(response: httpx.Response, limit: int = 200) -> str:
-    """A short, scrubbed, single-line excerpt of a response body for error messages.
-
-    Known secrets are scrubbed and anything shaped like a JWT or a ``pypi-``
-    token is replaced too, so an endpoint echoing a credential cannot leak it.
-    """
-    try:
-        text = response.text
-    except Exception:  # undecodable body: say so rather than fail
-        return f"({len(response.content)} bytes, not text)"
-    text = re.sub(r"<[^>]*>", " ", text)
-    text = redact_token_shapes(scrub(" ".join(text.split())))
-    if not text:
-        return "(empty body)"
-    if len(text) > limit:
-        text = text[:limit] + "..."
-    return text
-
-
-def redirect_error(response: httpx.Response, *, what: str, hint: str) -> IdentityError:
-    """A 3xx from a token endpoint: never followed with credentials."""
-    location = response.headers.get("location", "")
-    target = urlsplit(location).hostname or location.split("?", 1)[0] or "(no Location)"
-    return IdentityError(
-        f"{what} answered HTTP {response.status_code} redirecting to {target}; "
-        "trustpub never follows redirects with credentials",
-        hint=hint,
-        anchor="token-endpoint-redirect",
-    )
+TOKEN_REDIRECT_ANCHOR = "token-endpoint-redirect"  # noqa: S105 - an anchor, not a secret
+"""A token endpoint answered with a redirect (see :func:`trustpub._http.redirect_refused`)."""
 
 
 def transport_error(error: httpx.TransportError, url: str, *, what: str) -> TransientIdentityError:
@@ -169,16 +132,14 @@ def with_client(
 
 
 __all__ = [
+    "TOKEN_REDIRECT_ANCHOR",
     "Detection",
     "Provider",
     "TokenFetcher",
     "TransientIdentityError",
-    "body_excerpt",
     "check_credential_url",
     "env_true",
     "logger",
-    "redact_token_shapes",
-    "redirect_error",
     "transport_error",
     "valid_env_name",
     "with_client",

@@ -28,16 +28,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from trustpub._http import body_excerpt, redirect_refused, retryable_status
 from trustpub._secret import Secret
 from trustpub.errors import IdentityError
 from trustpub.providers._base import (
+    TOKEN_REDIRECT_ANCHOR,
     Detection,
     TransientIdentityError,
-    body_excerpt,
     check_credential_url,
     env_true,
     logger,
-    redirect_error,
     transport_error,
     with_client,
 )
@@ -167,8 +167,14 @@ def _fetch(client: httpx.Client, request_url: str, request_token: Secret, audien
         raise transport_error(error, url, what="requesting a GitHub OIDC token") from None
     status = response.status_code
     if 300 <= status < 400:
-        raise redirect_error(response, what="GitHub's token service", hint=_FAIL_HINT)
-    if status == 429 or status >= 500:
+        raise redirect_refused(
+            response,
+            what="GitHub's token service",
+            error=IdentityError,
+            hint=_FAIL_HINT,
+            anchor=TOKEN_REDIRECT_ANCHOR,
+        )
+    if retryable_status(status):
         raise TransientIdentityError(
             f"GitHub's token service answered HTTP {status}: {body_excerpt(response)}",
             hint=_FAIL_HINT,

@@ -38,16 +38,15 @@ from urllib.parse import quote
 
 import httpx
 
-from trustpub._http import make_client
+from trustpub._http import body_excerpt, make_client, redirect_refused, retryable_status
 from trustpub._secret import Secret
 from trustpub.errors import IdentityError
 from trustpub.providers._base import (
+    TOKEN_REDIRECT_ANCHOR,
     Detection,
     TransientIdentityError,
-    body_excerpt,
     check_credential_url,
     logger,
-    redirect_error,
     transport_error,
     with_client,
 )
@@ -195,9 +194,15 @@ def _check_status(response: httpx.Response, *, what: str, hint: str) -> None:
     if status == 200:
         return
     if 300 <= status < 400:
-        raise redirect_error(response, what=what, hint=hint)
+        raise redirect_refused(
+            response,
+            what=what,
+            error=IdentityError,
+            hint=hint,
+            anchor=TOKEN_REDIRECT_ANCHOR,
+        )
     message = f"{what} answered HTTP {status}: {body_excerpt(response)}"
-    if status == 429 or status >= 500:
+    if retryable_status(status):
         raise TransientIdentityError(message, hint=hint, anchor="google-identity-failed")
     raise IdentityError(message, hint=hint, anchor="google-identity-failed")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -10,7 +12,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from trustpub._http import network_error
+from trustpub._http import DEFAULT_RETRY, RetryPolicy, request_with_retries
 from trustpub.errors import NetworkError
 from trustpub.repository import IndexTarget
 
@@ -102,26 +104,42 @@ def parse_html_page(text: str, url: str) -> dict[str, IndexFile]:
     return found
 
 
-def project_files(client: httpx.Client, target: IndexTarget, name: str) -> dict[str, IndexFile]:
+def _unavailable(url: str, response: httpx.Response) -> NetworkError:
+    return NetworkError(
+        f"could not read the index's simple page {url}: HTTP {response.status_code}",
+        hint="check the repository URL; the index must serve PEP 691/503 pages for --skip-existing",
+        anchor="simple-page-unavailable",
+    )
+
+
+def project_files(
+    client: httpx.Client,
+    target: IndexTarget,
+    name: str,
+    *,
+    policy: RetryPolicy = DEFAULT_RETRY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, IndexFile]:
     """The files the index lists for project ``name`` (empty if it has none).
 
-    Raises :class:`NetworkError` when the page cannot be read.
+    Network errors, 429 and 5xx are retried under ``policy``. Raises
+    :class:`NetworkError` when the page cannot be read.
     """
     url = target.project_simple_url(name)
-    try:
-        response = client.get(url, headers={"Accept": ACCEPT})
-    except httpx.TransportError as error:
-        raise network_error(error, url, what="reading the index's simple page") from None
+    response = request_with_retries(
+        policy,
+        lambda: client.get(url, headers={"Accept": ACCEPT}),
+        url=url,
+        what="reading the index's simple page",
+        server_error=lambda failed: _unavailable(url, failed),
+        sleep=sleep,
+    )
     if response.status_code in (404, 410) or response.is_redirect:
         # A redirect means the page is served elsewhere (pypiserver's fallback to PyPI).
+        # No credential is sent here, so there is nothing to refuse.
         return {}
     if response.status_code != 200:
-        raise NetworkError(
-            f"could not read the index's simple page {url}: HTTP {response.status_code}",
-            hint="check the repository URL; the index must serve PEP 691/503 pages for "
-            "--skip-existing",
-            anchor="simple-page-unavailable",
-        )
+        raise _unavailable(url, response)
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if (
         content_type == JSON_TYPE

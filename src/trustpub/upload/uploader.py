@@ -1,7 +1,7 @@
 """Upload validated distributions: first file alone, then the rest concurrently.
 
-Retries with exponential backoff and jitter on network errors, 5xx and 429
-(``Retry-After`` honoured), never on other 4xx. After an ambiguous failure
+Network errors, 5xx and 429 are retried under the one retry policy
+(:class:`trustpub._http.RetryPolicy`), other 4xx never. After an ambiguous failure
 (the connection dropped after the body went out, a timeout, a 5xx) the
 index's simple page decides: an identical file there means the upload
 landed. When one file fails for good, no new upload starts, uploads in
@@ -11,13 +11,8 @@ flight finish, and the rest are reported ``not-attempted``.
 from __future__ import annotations
 
 import base64
-import email.utils
-import html
 import http
-import random
-import re
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -25,8 +20,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from trustpub._http import network_error
-from trustpub._secret import scrub
+from trustpub._http import (
+    TLS_ANCHOR,
+    Retry,
+    RetryPolicy,
+    body_excerpt,
+    network_error,
+    redirect_refused,
+    retry_after,
+    retryable_status,
+)
+from trustpub._secret import scrub_outside
 from trustpub.errors import NetworkError, TrustpubError, UploadError
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import IndexTarget
@@ -46,11 +50,10 @@ ABSENT = "absent"
 IDENTICAL = "identical"
 DIFFERENT = "different"
 
+_ONCE = RetryPolicy(retries=0)
+
 UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=600.0)
 """Per-request timeouts of an upload: the index may take minutes to answer after a large body."""
-
-MAX_RETRY_AFTER = 300.0
-"""Longest ``Retry-After`` honoured, in seconds."""
 
 
 @dataclass(frozen=True)
@@ -87,72 +90,40 @@ class _Fatal(Exception):
 
 
 def server_message(response: httpx.Response) -> str:
-    """The index's explanation (reason phrase, else body), with known secrets scrubbed.
+    """The index's explanation: the reason phrase when it is not the standard one, else the body.
 
-    An index may echo the Authorization header back; the text goes into an error,
-    which must never hold a token (docs/dev/contracts.md, Errors).
+    Scrubbed of secrets and token shapes: an index may echo the Authorization
+    header back, and the text goes into an error (docs/dev/contracts.md, Errors).
     """
-    return scrub(_server_message(response))
-
-
-def _server_message(response: httpx.Response) -> str:
     reason = (response.reason_phrase or "").strip()
     try:
         standard = http.HTTPStatus(response.status_code).phrase
     except ValueError:
         standard = ""
     if reason and reason.lower() != standard.lower():
-        return reason
-    body = _body_message(response)
+        return scrub_outside(reason)
+    body = _json_message(response) or body_excerpt(response, 500, empty="")
     if body.lower() in ("none", "null"):  # pypiserver's and Warehouse's "no detail"
         body = ""
-    return body or reason or standard or f"HTTP {response.status_code}"
+    return body or scrub_outside(reason) or standard or f"HTTP {response.status_code}"
 
 
-def _body_message(response: httpx.Response, limit: int = 500) -> str:
+def _json_message(response: httpx.Response, limit: int = 500) -> str:
+    """The ``message``/``detail``/``error``/``code`` of a JSON answer, or ""."""
+    if "json" not in response.headers.get("content-type", "").lower():
+        return ""
     try:
         response.read()
-        text = response.text
-    except (httpx.HTTPError, UnicodeDecodeError):
+        data = response.json()
+    except (httpx.HTTPError, ValueError):
         return ""
-    content_type = response.headers.get("content-type", "").lower()
-    if "json" in content_type:
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            for key in ("message", "detail", "error", "code"):
-                value = data.get(key)
-                if isinstance(value, str) and value.strip():
-                    return _collapse(value)[:limit]
-    if "html" in content_type or text.lstrip().startswith("<"):
-        pre = re.search(r"<pre[^>]*>(.*?)</pre>", text, flags=re.S | re.I)
-        if pre:
-            text = pre.group(1)
-        else:
-            text = re.sub(r"(?is)<(head|script|style|title)[^>]*>.*?</\1>", " ", text)
-            text = re.sub(r"(?i)<br\s*/?>", " ", text)
-        text = html.unescape(re.sub(r"<[^>]+>", " ", text))
-    return _collapse(text)[:limit]
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta or HTTP date), if any."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
+    if not isinstance(data, dict):
+        return ""
+    for key in ("message", "detail", "error", "code"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return scrub_outside(" ".join(value.split()))[:limit]
+    return ""
 
 
 def _refusal_hint(status: int, message: str) -> tuple[str, str]:
@@ -207,7 +178,6 @@ class Uploader:
         reporter: Reporter = NULL_REPORTER,
         retries: int = 5,
         backoff: float = 1.0,
-        max_backoff: float = 30.0,
         chunk_size: int = CHUNK_SIZE,
         timeout: httpx.Timeout = UPLOAD_TIMEOUT,
     ) -> None:
@@ -218,9 +188,7 @@ class Uploader:
         self.skip_existing = skip_existing
         self.attestations = attestations
         self.reporter = reporter
-        self.retries = max(0, retries)
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.policy = RetryPolicy(retries=max(0, retries), base=backoff)
         self.chunk_size = chunk_size
         self.timeout = timeout
         self.last_report: UploadReport | None = None
@@ -238,7 +206,9 @@ class Uploader:
     def _index_files(self, dists: Sequence[Distribution]) -> dict[str, IndexFile]:
         listed: dict[str, IndexFile] = {}
         for name in dict.fromkeys(dist.normalized_name for dist in dists):
-            listed.update(project_files(self.client, self.target, name))
+            listed.update(
+                project_files(self.client, self.target, name, policy=self.policy, sleep=self._wait)
+            )
         return listed
 
     def check_existing(self, dists: Sequence[Distribution]) -> dict[str, str]:
@@ -262,7 +232,9 @@ class Uploader:
     def _probe(self, dist: Distribution) -> tuple[str, IndexFile | None]:
         """The index's state for one file; ``unknown`` when the page cannot be read."""
         try:
-            entry = project_files(self.client, self.target, dist.name).get(dist.filename)
+            # One read: the upload's own retries repeat it.
+            listed = project_files(self.client, self.target, dist.name, policy=_ONCE)
+            entry = listed.get(dist.filename)
         except TrustpubError as error:
             self.reporter.debug(f"{dist.filename}: could not check the index: {error.message}")
             return "unknown", None
@@ -290,12 +262,6 @@ class Uploader:
         if self.target.name is None:
             return None
         return f"{self.target.index_url}/project/{dist.normalized_name}/{dist.version}/"
-
-    def _delay(self, attempt: int, suggested: float | None) -> float:
-        if suggested is not None:
-            return suggested
-        base = min(self.max_backoff, self.backoff * float(2**attempt))
-        return base * random.uniform(0.5, 1.0)
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0 and self._abort.wait(seconds):
@@ -341,83 +307,89 @@ class Uploader:
             fields = form_fields(dist, attestations=self.attestations)
         except TrustpubError as error:
             raise _Fatal(error) from None
-        attempt = 0
-        while True:
+        attempts = self.policy.retries + 1
+
+        def attempt(number: int) -> FileResult | Retry:
             self._wait(0)
-            suggested: float | None = None
-            try:
-                response = self._send(dist, fields)
-            except httpx.TransportError as error:
-                failure = network_error(
-                    error, self.target.upload_url, what=f"uploading {dist.filename}"
-                )
-                ambiguous = not isinstance(
-                    error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-                )
-                if ambiguous:
-                    state, entry = self._probe(dist)
-                    if state == IDENTICAL:
-                        return self._result(
-                            dist,
-                            UPLOADED,
-                            url=self._release_url(dist) or (entry.url if entry else None),
-                            message="the connection failed after sending, but the index has the file",
-                        )
-                problem = failure.message
-                if failure.anchor == "tls-certificate-verify-failed":  # retrying cannot help
-                    raise _Fatal(failure) from None
-                if attempt >= self.retries:
-                    raise _Fatal(
-                        NetworkError(
-                            f"{dist.filename}: {problem} (gave up after {attempt + 1} attempts)",
-                            hint=failure.hint,
-                            anchor=failure.anchor,
-                        )
-                    ) from None
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return self._result(dist, UPLOADED, url=self._release_url(dist))
-                message = server_message(response)
-                if status == 429 or status >= 500:
-                    if status >= 500:
-                        state, entry = self._probe(dist)
-                        if state == IDENTICAL:
-                            return self._result(
-                                dist,
-                                UPLOADED,
-                                url=self._release_url(dist) or (entry.url if entry else None),
-                                message=f"the index answered {status}, but it has the file",
-                            )
-                    problem = f"the index answered {status} {message}"
-                    if attempt >= self.retries:
-                        raise _Fatal(
-                            NetworkError(
-                                f"{dist.filename}: {problem} (gave up after {attempt + 1} attempts)",
-                                hint="the index is overloaded or failing; wait and run again "
-                                "(files already uploaded will be recognised)",
-                                anchor="index-unavailable",
-                            )
-                        )
-                    suggested = retry_after(response)
-                else:
-                    raise _Fatal(self._refused(dist, status, message, response))
-            delay = self._delay(attempt, suggested)
+            return self._attempt(dist, fields, number)
+
+        def on_retry(retry: Retry, delay: float, number: int) -> None:
             self.reporter.warning(
-                f"{dist.filename}: {problem}; retrying in {delay:.1f} s "
-                f"(attempt {attempt + 2} of {self.retries + 1})"
+                f"{dist.filename}: {retry.note}; retrying in {delay:.1f} s "
+                f"(attempt {number + 2} of {attempts})"
             )
-            self._wait(delay)
-            attempt += 1
+
+        try:
+            return self.policy.run(attempt, sleep=self._wait, on_retry=on_retry)
+        except (NetworkError, UploadError) as error:  # the retries are spent
+            raise _Fatal(error) from None
+
+    def _landed(self, dist: Distribution, message: str) -> FileResult | None:
+        """After an ambiguous failure: uploaded, if the index has this exact file."""
+        state, entry = self._probe(dist)
+        if state != IDENTICAL:
+            return None
+        url = self._release_url(dist) or (entry.url if entry else None)
+        return self._result(dist, UPLOADED, url=url, message=message)
+
+    def _attempt(
+        self, dist: Distribution, fields: list[tuple[str, str]], number: int
+    ) -> FileResult | Retry:
+        """One upload request; a :class:`Retry` when another attempt may succeed."""
+        gave_up = f"(gave up after {number + 1} attempts)"
+        try:
+            response = self._send(dist, fields)
+        except httpx.TransportError as error:
+            failure = network_error(
+                error, self.target.upload_url, what=f"uploading {dist.filename}"
+            )
+            if not isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+                landed = self._landed(
+                    dist, "the connection failed after sending, but the index has the file"
+                )
+                if landed is not None:
+                    return landed
+            if failure.anchor == TLS_ANCHOR:  # retrying cannot help
+                raise _Fatal(failure) from None
+            return Retry(
+                NetworkError(
+                    f"{dist.filename}: {failure.message} {gave_up}",
+                    hint=failure.hint,
+                    anchor=failure.anchor,
+                ),
+                note=failure.message,
+            )
+        status = response.status_code
+        if 200 <= status < 300:
+            return self._result(dist, UPLOADED, url=self._release_url(dist))
+        message = server_message(response)
+        if not retryable_status(status):
+            raise _Fatal(self._refused(dist, status, message, response))
+        if status >= 500:
+            landed = self._landed(dist, f"the index answered {status}, but it has the file")
+            if landed is not None:
+                return landed
+        problem = f"the index answered {status} {message}"
+        return Retry(
+            NetworkError(
+                f"{dist.filename}: {problem} {gave_up}",
+                hint="the index is overloaded or failing; wait and run again "
+                "(files already uploaded will be recognised)",
+                anchor="index-unavailable",
+            ),
+            retry_after(response),
+            note=problem,
+        )
 
     def _refused(
         self, dist: Distribution, status: int, message: str, response: httpx.Response
     ) -> TrustpubError:
         index = self.target.display
         if response.is_redirect:
-            location = response.headers.get("location", "")
-            return UploadError(
-                f"{dist.filename}: {index} answered with a redirect ({status}) to {location}",
+            return redirect_refused(
+                response,
+                what=f"{dist.filename}: {index}",
+                error=UploadError,
                 hint="use the exact upload URL (with its trailing slash); credentials are never "
                 "sent to a redirect target",
                 anchor="upload-redirected",
@@ -602,6 +574,5 @@ __all__ = [
     "FileResult",
     "UploadReport",
     "Uploader",
-    "retry_after",
     "server_message",
 ]
