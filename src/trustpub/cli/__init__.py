@@ -35,6 +35,7 @@ Options:
   -h, --help     Show this message and exit.
 
 Commands:
+  check    Find trusted-publishing mistakes in CI files, offline.
   claims   Inspect the OIDC token; show the publisher to configure.
   publish  Upload distributions, with trusted publishing.
   sandbox  A local PyPI imitation to rehearse releases.

@@ -22,6 +22,10 @@ _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "trustpub.cli.claims:claims",
         "Inspect the OIDC token; show the publisher to configure.",
     ),
+    "check": (
+        "trustpub.cli.check:check",
+        "Find trusted-publishing mistakes in CI files, offline.",
+    ),
     "sandbox": (
         "trustpub.cli.sandbox:sandbox",
         "A local PyPI imitation to rehearse releases.",

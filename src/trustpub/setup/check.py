@@ -1,0 +1,125 @@
+"""``trustpub check``: find set-up mistakes in CI files before the release does.
+
+Offline and static. Reads ``.github/workflows/*.yml``/``*.yaml`` and ``.gitlab-ci.yml``
+with its local includes under a directory, finds the jobs that publish with trusted
+publishing, and checks each against the declared publisher and PyPI's rules
+(:mod:`trustpub.setup.check_github`, :mod:`trustpub.setup.check_gitlab`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from trustpub.oidc.publishers import Publisher
+from trustpub.setup.check_github import Workflow, check_workflows
+from trustpub.setup.check_github import publishing_jobs as github_jobs
+from trustpub.setup.check_gitlab import TOP_LEVEL, PipelineFile, check_pipeline
+from trustpub.setup.check_gitlab import publishing_jobs as gitlab_jobs
+from trustpub.setup.findings import Finding
+from trustpub.setup.yamldoc import Document, YamlProblem, parse
+
+MAX_FILE_BYTES = 1_000_000
+"""CI files larger than this are not read (no CI accepts them either)."""
+
+MAX_INCLUDES = 50
+WORKFLOWS_DIR = ".github/workflows"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``check`` read and found."""
+
+    files: tuple[str, ...]
+    """Files read, relative to the checked directory."""
+    jobs: tuple[tuple[str, str, int], ...]
+    """(file, job, line) of each job that publishes with trusted publishing."""
+    findings: tuple[Finding, ...]
+    publisher: Publisher | None
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    def failed(self, *, strict: bool = False) -> bool:
+        """Errors fail; warnings fail only when ``strict``."""
+        return bool(self.errors) or (strict and bool(self.warnings))
+
+
+def _read(root: Path, rel: str) -> Document | Finding:
+    path = root / rel
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        return Finding("invalid-yaml", rel, 1, f"cannot read: {error.strerror}", "")
+    if len(raw) > MAX_FILE_BYTES:
+        return Finding("invalid-yaml", rel, 1, "larger than 1 MB; not read", "")
+    try:
+        return parse(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Finding("invalid-yaml", rel, 1, "not UTF-8 text", "save the file as UTF-8")
+    except YamlProblem as problem:
+        return Finding("invalid-yaml", rel, problem.line, problem.message, "fix the YAML syntax")
+
+
+def workflow_files(root: Path) -> list[str]:
+    """The workflow files under ``root`` (relative paths, sorted)."""
+    directory = root / WORKFLOWS_DIR
+    if not directory.is_dir():
+        return []
+    return sorted(
+        f"{WORKFLOWS_DIR}/{p.name}"
+        for p in directory.iterdir()
+        if p.suffix in (".yml", ".yaml") and p.is_file()
+    )
+
+
+def _pipeline_files(root: Path, problems: list[Finding]) -> list[PipelineFile]:
+    files: list[PipelineFile] = []
+    queue = [TOP_LEVEL] if (root / TOP_LEVEL).is_file() else []
+    seen: set[str] = set()
+    while queue and len(seen) < MAX_INCLUDES:
+        rel = queue.pop(0)
+        if rel in seen:
+            continue
+        seen.add(rel)
+        if not (root / rel).is_file():
+            continue  # a glob or a missing file: GitLab reports that itself
+        doc = _read(root, rel)
+        if isinstance(doc, Finding):
+            problems.append(doc)
+            continue
+        source = PipelineFile(rel, doc)
+        files.append(source)
+        queue.extend(path for path, _ in source.local_includes())
+    return files
+
+
+def run_check(root: Path, publisher: Publisher | None) -> CheckReport:
+    """Check the CI files under ``root`` against ``publisher`` (None: PyPI's rules only)."""
+    findings: list[Finding] = []
+    workflows: list[Workflow] = []
+    for rel in workflow_files(root):
+        doc = _read(root, rel)
+        if isinstance(doc, Finding):
+            findings.append(doc)
+        else:
+            workflows.append(Workflow(rel, doc))
+    pipeline = _pipeline_files(root, findings)
+    findings.extend(check_workflows(workflows, publisher))
+    findings.extend(check_pipeline(pipeline, publisher))
+    findings.sort(key=lambda f: (f.file, f.line, f.kind))
+    return CheckReport(
+        files=tuple([w.path for w in workflows] + [p.path for p in pipeline]),
+        jobs=tuple(github_jobs(workflows) + gitlab_jobs(pipeline)),
+        findings=tuple(dict.fromkeys(findings)),
+        publisher=publisher,
+    )
+
+
+__all__ = ["MAX_FILE_BYTES", "CheckReport", "run_check", "workflow_files"]

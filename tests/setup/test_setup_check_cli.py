@@ -1,0 +1,113 @@
+"""``trustpub check`` as users run it: exit codes, text, JSON and GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+from corpus_cases import CORPUS, load_case
+
+from trustpub.cli import cli
+
+PYPROJECT = """\
+[project]
+name = "pkg"
+
+[tool.trustpub.publisher]
+provider = "github"
+repository = "octo/pkg"
+workflow = "release.yml"
+environment = "pypi"
+"""
+
+
+def _repo(tmp_path: Path, case: str, *, pyproject: bool = True) -> Path:
+    load_case(CORPUS / f"{case}.yml").write(tmp_path)
+    if pyproject:
+        (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    return tmp_path
+
+
+def _check(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, ["check", *args], env={"GITHUB_ACTIONS": "", **(env or {})})
+
+
+def test_clean_repository_exits_0(tmp_path: Path) -> None:
+    result = _check(str(_repo(tmp_path, "gh-ok-pypa-action")))
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.splitlines()[0] == "publisher: GitHub octo/pkg release.yml (environment pypi)"
+    )
+    assert "checked 1 file(s), 1 publishing job(s): 0 error(s), 0 warning(s)" in result.output
+
+
+def test_error_exits_1_with_file_line_pypi_fix_and_docs(tmp_path: Path) -> None:
+    result = _check(str(_repo(tmp_path, "gh-missing-id-token")))
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[1] == (
+        ".github/workflows/release.yml:24: error [id-token-permission] job 'publish' publishes "
+        "but is not granted id-token: write"
+    )
+    assert lines[2] == (
+        "    PyPI: GitHub gives the job no ID token, so no upload token can be minted"
+    )
+    assert lines[3:7] == [
+        "    fix:",
+        "      on job 'publish':",
+        "      permissions:",
+        "        contents: read",
+    ]
+    assert (
+        "docs: https://trustpub.readthedocs.io/en/latest/troubleshooting/#check-id-token-permission"
+        in result.output
+    )
+
+
+def test_warnings_fail_only_with_strict(tmp_path: Path) -> None:
+    root = str(_repo(tmp_path, "gh-unpinned-action"))
+    assert _check(root).exit_code == 0
+    strict = _check(root, "--strict")
+    assert strict.exit_code == 1
+    assert "warning [unpinned-action]" in strict.output
+
+
+def test_json(tmp_path: Path) -> None:
+    result = _check(str(_repo(tmp_path, "gh-renamed-workflow")), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["ok"] is False
+    assert data["jobs"] == [{"file": ".github/workflows/publish.yml", "job": "publish", "line": 20}]
+    [finding] = data["findings"]
+    assert finding["kind"] == "workflow-name"
+    assert finding["line"] == 31
+    assert finding["severity"] == "error"
+    assert finding["anchor"] == "check-workflow-name"
+    assert "invalid-publisher" in finding["pypi"]
+
+
+def test_expect_overrides_the_declared_publisher(tmp_path: Path) -> None:
+    root = str(_repo(tmp_path, "gh-renamed-workflow"))
+    assert _check(root, "--expect", "workflow=publish.yml").exit_code == 0
+
+
+def test_without_a_publisher_only_general_rules(tmp_path: Path) -> None:
+    result = _check(str(_repo(tmp_path, "gh-renamed-workflow", pyproject=False)))
+    assert result.exit_code == 0, result.output
+    assert "no declared publisher" in result.output
+
+
+def test_github_annotations(tmp_path: Path) -> None:
+    result = _check(str(_repo(tmp_path, "gh-pull-request-target")), env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert first.startswith(
+        "::error file=.github/workflows/release.yml,line=3,title=trustpub check%3A pull-request-target::"
+    )
+
+
+def test_bad_expect_is_a_usage_error(tmp_path: Path) -> None:
+    result = _check(str(tmp_path), "--expect", "nonsense")
+    assert result.exit_code == 2
+    assert "expected KEY=VALUE" in result.output
