@@ -13,7 +13,6 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 import re
 import tarfile
 import zipfile
@@ -36,10 +35,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from trustpub.sandbox.attestations import AttestationRefusal, AttestationVerifier, write_provenance
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.mint import INVALID_AUTH, PROJECT_NAME
 from trustpub.sandbox.responses import error_response
+from trustpub.sandbox.sigstore.trust import trust_config_path
 from trustpub.sandbox.state import FileRecord, IndexState, TokenRecord
 
 CORE_METADATA = "https://packaging.python.org/specifications/core-metadata"
@@ -143,37 +144,6 @@ def _invalid(value: str, label: str, error: str) -> Refused:
     )
 
 
-def _check_attestations(raw: str) -> list[dict[str, Any]]:
-    prefix = "Invalid attestations supplied during upload: "
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise Refused(400, prefix + "Malformed attestations: not valid JSON") from None
-    if not isinstance(data, list):
-        raise Refused(400, prefix + "Malformed attestations: expected a JSON array")
-    if not data:
-        raise Refused(400, prefix + "an empty attestation set is not permitted")
-    if len(data) > 2:
-        raise Refused(400, prefix + "Malformed attestations: at most 2 attestations are allowed")
-    for item in data:
-        if not isinstance(item, dict):
-            raise Refused(
-                400, prefix + "Malformed attestations: each attestation must be an object"
-            )
-        missing = [k for k in ("version", "verification_material", "envelope") if k not in item]
-        if missing:
-            raise Refused(
-                400, prefix + f"Malformed attestations: missing field(s) {', '.join(missing)}"
-            )
-        envelope = item["envelope"]
-        if not isinstance(envelope, dict) or not {"statement", "signature"} <= envelope.keys():
-            raise Refused(
-                400,
-                prefix + "Malformed attestations: envelope needs 'statement' and 'signature'",
-            )
-    return data
-
-
 class UploadEndpoint:
     """``/legacy/`` of one sandbox index."""
 
@@ -181,6 +151,20 @@ class UploadEndpoint:
         self.ctx = ctx
         self.settings = settings
         self.state = state
+        self.verifier = AttestationVerifier(trust_config_path(ctx.state_dir))
+
+    def _attestations(
+        self, raw: str, token: TokenRecord, filename: str, sha256: str
+    ) -> dict[str, Any]:
+        publisher = None
+        if token.kind == "oidc":
+            with self.state.lock:
+                found = [e for e in self.state.publishers if e.id == token.publisher_id]
+            publisher = found[0].publisher if found else None
+        try:
+            return self.verifier.check(raw, publisher, filename, sha256)
+        except AttestationRefusal as refusal:
+            raise Refused(400, refusal.message) from None
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -465,15 +449,11 @@ class UploadEndpoint:
                 raise Refused(400, "Invalid distribution file. Not a zip archive")
 
         raw_attestations = _field(form, "attestations")
-        attestations: list[dict[str, Any]] | None = None
-        if raw_attestations is not None:
-            if token.kind != "oidc":
-                raise Refused(
-                    400,
-                    "Invalid attestations supplied during upload: Attestations are only "
-                    "supported when using Trusted Publishing",
-                )
-            attestations = _check_attestations(raw_attestations)
+        provenance: dict[str, Any] | None = None
+        if raw_attestations is not None:  # sandbox/attestations.py: Warehouse's checks
+            provenance = await anyio.to_thread.run_sync(
+                self._attestations, raw_attestations, token, filename, hashed.sha256
+            )
 
         record = FileRecord(
             filename=filename,
@@ -484,7 +464,7 @@ class UploadEndpoint:
             blake2_256=hashed.blake2_256,
             requires_python=(_field(form, "requires_python") or None),
             upload_time=self.ctx.clock(),
-            attestations=attestations is not None,
+            attestations=provenance is not None,
         )
         with self.state.lock:
             if self.state.find_file(filename, hashed.blake2_256) is not None:
@@ -495,9 +475,8 @@ class UploadEndpoint:
                     "information.",
                 )
             self.state.add_file(display, record, staged)
-            if attestations is not None:
-                target = self.state.file_path(display, filename + ".attestations.json")
-                target.write_text(json.dumps(attestations), encoding="utf-8")
+            if provenance is not None:
+                write_provenance(self.state.file_path(display, filename), provenance)
         return PlainTextResponse("OK")
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from trustpub.sandbox.attestations import INTEGRITY_JSON, provenance_path
 from trustpub.sandbox.state import FileRecord, IndexState, Project
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -22,6 +23,22 @@ SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 def _wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return SIMPLE_JSON in accept
+
+
+def _provenance_url(request: Request, project: Project, record: FileRecord) -> str | None:
+    """PEP 740's ``provenance`` key: the integrity URL when the file was attested."""
+    if not record.attestations:
+        return None
+    base = str(request.base_url).rstrip("/")
+    return f"{base}/integrity/{project.normalized}/{record.version}/{record.filename}/provenance"
+
+
+def _integrity_type(accept: str) -> str | None:
+    """Warehouse's content negotiation for provenance: its JSON type first, then JSON."""
+    offered = [part.split(";")[0].strip() for part in accept.split(",") if part.strip()]
+    if not offered or any(t in ("*/*", "application/*", INTEGRITY_JSON) for t in offered):
+        return INTEGRITY_JSON
+    return "application/json" if "application/json" in offered else None
 
 
 def _file_url(project: Project, record: FileRecord) -> str:
@@ -41,6 +58,11 @@ class IndexEndpoints:
             Route("/simple/{name}", self.simple_redirect, methods=["GET"]),
             Route("/pypi/{name}/json", self.json_project, methods=["GET"]),
             Route("/files/{project}/{filename}", self.file, methods=["GET"]),
+            Route(
+                "/integrity/{project}/{version}/{filename}/provenance",
+                self.provenance,
+                methods=["GET"],
+            ),
         ]
 
     async def simple_root(self, request: Request) -> Response:
@@ -87,7 +109,7 @@ class IndexEndpoints:
                         "requires-python": f.requires_python,
                         "size": f.size,
                         "yanked": False,
-                        "provenance": None,
+                        "provenance": _provenance_url(request, project, f),
                     }
                     for f in files
                 ],
@@ -144,6 +166,27 @@ class IndexEndpoints:
         if project is None or not any(f.filename == filename for f in project.files):
             return Response("Not Found", status_code=404, media_type="text/plain")
         return FileResponse(self.state.file_path(project.name, filename), filename=filename)
+
+    async def provenance(self, request: Request) -> Response:
+        """``/integrity/<project>/<version>/<file>/provenance`` (Warehouse ``api/integrity.py``)."""
+        project = self.state.project(request.path_params["project"])
+        filename: str = request.path_params["filename"]
+        found = [
+            f
+            for f in (project.files if project else [])
+            if f.filename == filename and f.version == request.path_params["version"]
+        ]
+        if project is None or not found:
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+        media_type = _integrity_type(request.headers.get("accept", ""))
+        if media_type is None:
+            return JSONResponse({"message": "Request not acceptable"}, status_code=406)
+        path = provenance_path(self.state.file_path(project.name, filename))
+        if not found[0].attestations or not path.exists():
+            return JSONResponse(
+                {"message": f"No provenance available for {filename}"}, status_code=404
+            )
+        return Response(path.read_bytes(), media_type=media_type)
 
 
 __all__ = ["SIMPLE_JSON", "IndexEndpoints"]
