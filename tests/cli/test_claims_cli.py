@@ -119,7 +119,8 @@ def test_text_output_for_a_clean_token(tmp_path: Path) -> None:
         "  pypi-project: https://pypi.org/manage/project/my-pkg/settings/publishing/?provider=github"
         in out
     )
-    assert "  testpypi-pending: https://test.pypi.org/manage/account/publishing/?" in out
+    assert "  testpypi-pending: https://test.pypi.org/manage/account/publishing/\n" in out
+    assert "the pending-publisher page is not pre-filled" in out
     assert "Preflight: no findings" in out
     assert out.rstrip().endswith("Result: nothing blocks publishing")
     assert_never_shown(token, out)

@@ -26,6 +26,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "upload": {"providers", "exchange", "publish"},
     "exchange": {"upload", "publish"},
     "_http": {"oidc", "providers", "exchange", "upload", "publish"},
+    "setup": {"providers", "exchange", "upload", "publish", "_http"},
 }
 # The sandbox is server-side: it may share rules with the client but never use its flow.
 SANDBOX_FORBIDDEN = {"cli", "publish", "exchange"}

@@ -37,6 +37,7 @@ Options:
 Commands:
   check    Find trusted-publishing mistakes in CI files, offline.
   claims   Inspect the OIDC token; show the publisher to configure.
+  init     Write the release pipeline and declare the publisher.
   publish  Upload distributions, with trusted publishing.
   sandbox  A local PyPI imitation to rehearse releases.
 """

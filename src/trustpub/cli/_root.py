@@ -26,6 +26,10 @@ _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "trustpub.cli.check:check",
         "Find trusted-publishing mistakes in CI files, offline.",
     ),
+    "init": (
+        "trustpub.cli.init:init",
+        "Write the release pipeline and declare the publisher.",
+    ),
     "sandbox": (
         "trustpub.cli.sandbox:sandbox",
         "A local PyPI imitation to rehearse releases.",

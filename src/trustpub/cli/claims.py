@@ -33,6 +33,7 @@ from trustpub.oidc.claims import DecodedToken, decode_unverified
 from trustpub.oidc.diagnostics import (
     DEBUG_LABEL,
     MISSING,
+    PENDING_NOTE,
     publisher_form,
     publisher_links,
     resolve_provider,
@@ -293,6 +294,8 @@ def render_plain(report: dict[str, Any]) -> list[str]:
             lines.append(f"  {label}: {_field_value(row)}")
         for name, url in report["links"].items():
             lines.append(f"  {name}: {url}")
+        if report["links"]:
+            lines.append(f"  ({PENDING_NOTE})")
     declared = report["declared"]
     if declared is not None:
         lines.append("")
@@ -361,6 +364,8 @@ def render_rich(report: dict[str, Any]) -> None:
         console.print(table)
         for name, url in report["links"].items():
             console.print(f"{name}: {url}", soft_wrap=True, markup=False, highlight=False)
+        if report["links"]:
+            console.print(f"({PENDING_NOTE})", soft_wrap=True, markup=False, highlight=False)
     declared = report["declared"]
     if declared is not None and declared["checks"]:
         publisher = Publisher.from_mapping(declared["publisher"], where="report")

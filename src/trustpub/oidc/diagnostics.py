@@ -195,12 +195,23 @@ def publisher_to_configure(token: DecodedToken, provider: Provider | str) -> lis
     return rows
 
 
-def publisher_links(form: PublisherForm, project: str | None) -> dict[str, str]:
-    """Pre-filled PyPI/TestPyPI URLs: ``<index>-project`` (existing project) and ``<index>-pending``.
+PENDING_NOTE = (
+    "the pending-publisher page is not pre-filled (PyPI reads query parameters only on a "
+    "project's publishing page): type the values shown, with the project name; a pending "
+    "publisher does not reserve the name until the first upload creates the project"
+)
+"""Said wherever a pending-publisher link is printed (Warehouse 6b62157:
+``manage/views/oidc_publishers.py`` pre-fills from ``request.params`` when ``provider`` is
+given; ``accounts/views.py`` ``ManageAccountPublishingViews`` builds its forms from POST only)."""
 
-    PyPI pre-fills the project page's form from the query; the account page
-    (pending publishers) receives the same parameters plus ``project_name``.
-    Project links are only given when ``project`` is known.
+
+def publisher_links(form: PublisherForm, project: str | None) -> dict[str, str]:
+    """PyPI/TestPyPI URLs: ``<index>-project`` (pre-filled) and ``<index>-pending`` (plain).
+
+    Only the project's publishing page pre-fills its form from the query (``provider`` plus
+    the form's field names); the account page for pending publishers does not, so its link
+    carries no parameters (show :data:`PENDING_NOTE` with it). Project links are only given
+    when ``project`` is known.
     """
     links: dict[str, str] = {}
     params = form.query()
@@ -210,11 +221,43 @@ def publisher_links(form: PublisherForm, project: str | None) -> dict[str, str]:
                 f"{base}/manage/project/{normalize_name(project)}/settings/publishing/?"
                 + urlencode(params)
             )
-        pending = dict(params)
-        if project:
-            pending["project_name"] = project
-        links[f"{index}-pending"] = f"{base}/manage/account/publishing/?" + urlencode(pending)
+        links[f"{index}-pending"] = f"{base}/manage/account/publishing/"
     return links
+
+
+def form_for_publisher(publisher: Publisher) -> PublisherForm:
+    """PyPI's form fields for a declared publisher (what ``trustpub init`` asks you to register)."""
+    p = publisher
+    fields: tuple[FormField, ...]
+    if p.provider is Provider.GITHUB:
+        fields = (
+            FormField("owner", "Owner", p.owner),
+            FormField("repository", "Repository name", p.repository_name),
+            FormField("workflow_filename", "Workflow name", p.workflow),
+            FormField("environment", "Environment name", p.environment or "", True),
+        )
+    elif p.provider is Provider.GITLAB:
+        gitlab = [
+            FormField("namespace", "Namespace", p.namespace),
+            FormField("project", "Project name", p.gitlab_project),
+            FormField("workflow_filepath", "Top-level pipeline file path", p.workflow),
+            FormField("environment", "Environment name", p.environment or "", True),
+        ]
+        if p.issuer and p.issuer != CANONICAL_ISSUERS[Provider.GITLAB]:
+            gitlab.append(FormField("issuer_url", "GitLab instance (issuer URL)", p.issuer))
+        fields = tuple(gitlab)
+    elif p.provider is Provider.GOOGLE:
+        fields = (
+            FormField("email", "Email", p.email),
+            FormField("sub", "Subject", p.sub or "", True),
+        )
+    else:
+        fields = (
+            FormField("organization", "Organization", p.organization),
+            FormField("project", "Project", p.project),
+            FormField("actor", "Actor username", p.actor),
+        )
+    return PublisherForm(p.provider, fields)
 
 
 def comparison_lines(comparison: Comparison) -> list[str]:
@@ -404,6 +447,7 @@ def explain_mint_error(
         if f"{index}-project" in urls:
             links.append(f"Add it to the project: {urls[f'{index}-project']}")
         links.append(f"Or as a pending publisher (new project): {urls[f'{index}-pending']}")
+        links.append(f"  ({PENDING_NOTE})")
 
     def build(message: str, causes: list[str], hint: str, blocks: Sequence[str]) -> Explanation:
         details = [answer, *extra_description]
@@ -735,6 +779,7 @@ def explain_upload_refusal(
 __all__ = [
     "DEBUG_LABEL",
     "MISSING",
+    "PENDING_NOTE",
     "Explanation",
     "FormField",
     "PublisherForm",
@@ -743,6 +788,7 @@ __all__ = [
     "explain_audience_failure",
     "explain_mint_error",
     "explain_upload_refusal",
+    "form_for_publisher",
     "publisher_form",
     "publisher_links",
     "publisher_to_configure",
