@@ -34,7 +34,8 @@ class ExitCode(IntEnum):
     EXCHANGE = 5
     """The index refused or failed the trusted-publishing token exchange."""
     UPLOAD = 6
-    """The index refused an upload (some files may have landed; see the summary)."""
+    """The index refused an upload (some files may have landed; see the summary), or a dry
+    run found a different file of the same name on the index."""
     NETWORK = 7
     """The index could not be reached or kept failing after retries."""
     INTERRUPTED = 130

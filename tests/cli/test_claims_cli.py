@@ -281,6 +281,25 @@ def test_no_identity_outside_ci_exits_1() -> None:
     assert document["claims"] is None
 
 
+def test_no_identity_outside_ci_says_nothing_was_decoded() -> None:
+    """Issue 16: no token means no "decoded WITHOUT verifying" and no "provider: unknown"."""
+    result = invoke()
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "OIDC token: none obtained (see Preflight below)"
+    assert "WITHOUT" not in result.output
+    assert "--token-file" not in lines[0]
+    assert "provider:" not in result.output
+    assert json.loads(invoke("--json").output)["source"] is None
+
+
+def test_help_names_every_exit_code() -> None:
+    """Issue 16: a malformed token exits 4, as the README says; --help says so too."""
+    text = " ".join(invoke("--help").output.split())
+    assert "Exit status: 0 when nothing blocks publishing, 1 when something does" in text
+    assert "2 for a bad command line or configuration, 4 for a malformed token" in text
+
+
 def test_github_without_permission_is_a_finding(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_EVENT_NAME", "push")

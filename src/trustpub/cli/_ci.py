@@ -20,8 +20,9 @@ import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
-from trustpub._secret import scrub
+from trustpub._secret import Secret, github_mask_command, scrub
 
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _SECTION_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -37,6 +38,32 @@ def is_gitlab_ci(env: Mapping[str, str] | None = None) -> bool:
     """True inside a GitLab CI/CD job."""
     env = os.environ if env is None else env
     return env.get("GITLAB_CI") == "true"
+
+
+SIMULATED_JOB_ENV = "TRUSTPUB_SANDBOX_JOB"
+"""Set (to the job id) in the environment of a job simulated by ``trustpub sandbox env``."""
+
+WITHHELD_MASK = "::add-mask::*** (value withheld: simulated job, output is a terminal)"
+"""What a simulated job prints on a terminal in place of ``::add-mask::<token>``."""
+
+
+def is_simulated_job(env: Mapping[str, str] | None = None) -> bool:
+    """True in a job made by ``trustpub sandbox env`` (a rehearsal, not a real runner)."""
+    env = os.environ if env is None else env
+    return bool(env.get(SIMULATED_JOB_ENV))
+
+
+def mask_line(secret: Secret, stream: IO[str], env: Mapping[str, str] | None = None) -> str:
+    """The ``::add-mask::`` line for ``secret``, as it may be written to ``stream``.
+
+    A real runner reads the job's output through a pipe and needs the value to mask it.
+    A rehearsal in a terminal has no runner to hide the line, so there the value is
+    withheld: the line shows where masking happens without showing the token.
+    """
+    isatty = getattr(stream, "isatty", None)
+    if is_simulated_job(env) and callable(isatty) and isatty():
+        return WITHHELD_MASK
+    return github_mask_command(secret)
 
 
 def format_output(name: str, value: str) -> str:
@@ -114,6 +141,8 @@ def markdown_cell(text: str) -> str:
 
 
 __all__ = [
+    "SIMULATED_JOB_ENV",
+    "WITHHELD_MASK",
     "append_step_summary",
     "escape_data",
     "escape_property",
@@ -122,7 +151,9 @@ __all__ = [
     "gitlab_section_start",
     "is_github_actions",
     "is_gitlab_ci",
+    "is_simulated_job",
     "markdown_cell",
+    "mask_line",
     "workflow_command",
     "write_outputs",
 ]

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import click
 
-from trustpub._secret import Secret, github_mask_command, scrub
+from trustpub._secret import Secret, scrub
 from trustpub.cli import _ci
 from trustpub.cli._common import ScrubbingStream, raw_stdout
 from trustpub.errors import TrustpubError
@@ -242,7 +242,7 @@ class Renderer:
             return
         stream = raw_stderr() if self.json_output else raw_stdout()
         with self._lock:
-            stream.write(github_mask_command(secret) + "\n")
+            stream.write(_ci.mask_line(secret, stream) + "\n")
             stream.flush()
 
     # ---- sections ---------------------------------------------------------

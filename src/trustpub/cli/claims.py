@@ -6,7 +6,8 @@ verifying its signature: the output explains, it proves nothing. The raw
 token is never printed, in any mode.
 
 Exit status: 0 when nothing blocks publishing, 1 when something does (a
-preflight blocker, a mismatch with the declared publisher, no token).
+preflight blocker, a mismatch with the declared publisher, no token), 2 for a
+bad command line or configuration, 4 for a malformed token.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trustpub._secret import Secret, github_mask_command
+from trustpub._secret import Secret
+from trustpub.cli import _ci
 from trustpub.cli._common import (
     ScrubbingStream,
     guarded,
@@ -65,7 +67,7 @@ def _mask(secret: Secret, *, json_output: bool) -> None:
         return
     err = sys.stderr.raw if isinstance(sys.stderr, ScrubbingStream) else sys.stderr
     stream = err if json_output else raw_stdout()
-    stream.write(github_mask_command(secret) + "\n")
+    stream.write(_ci.mask_line(secret, stream) + "\n")
     stream.flush()
 
 
@@ -167,7 +169,7 @@ def _comparison_document(publisher: Publisher, comparison: Comparison) -> dict[s
 def build_report(
     *,
     token: DecodedToken | None,
-    source: str,
+    source: str | None,
     detection_provider: str | None,
     target: IndexTarget,
     audience: str | None,
@@ -265,10 +267,19 @@ def _field_value(row: dict[str, Any]) -> str:
     return "(leave empty)" if row["optional"] else MISSING
 
 
+def _token_line(report: dict[str, Any]) -> str:
+    """What was decoded, from where; or that no token was obtained (nothing was decoded)."""
+    where = f" ({report['source']})" if report["source"] else ""
+    if report["validity"] is None:
+        return f"OIDC token{where}: none obtained (see Preflight below)"
+    return f"OIDC token{where}: {report['note']}"
+
+
 def render_plain(report: dict[str, Any]) -> list[str]:
     """The report as plain text lines (CI logs, pipes)."""
-    lines = [f"OIDC token ({report['source']}): {report['note']}"]
-    lines.append(f"  provider: {report['provider'] or 'unknown'}")
+    lines = [_token_line(report)]
+    if report["validity"] is not None or report["provider"]:
+        lines.append(f"  provider: {report['provider'] or 'unknown'}")
     if report["validity"] is not None:
         lines.append(f"  issuer: {_text(report['issuer'])}")
         aud = _text(report["audience"])
@@ -338,9 +349,10 @@ def render_rich(report: dict[str, Any]) -> None:
         return escape(_text(value))
 
     console = Console(file=sys.stdout)
-    console.print(f"[bold]OIDC token[/] ({e(report['source'])}): [yellow]{e(report['note'])}[/]")
+    console.print(escape(_token_line(report)), highlight=False)
     summary = Table(show_header=False, box=None)
-    summary.add_row("provider", e(report["provider"] or "unknown"))
+    if report["validity"] is not None or report["provider"]:
+        summary.add_row("provider", e(report["provider"] or "unknown"))
     if report["validity"] is not None:
         summary.add_row("issuer", e(report["issuer"]))
         summary.add_row("audience", e(report["audience"]))
@@ -468,8 +480,12 @@ def claims(
 
     Shows the provider, issuer, audience and validity, the claims PyPI checks,
     the publisher to configure (with pre-filled PyPI/TestPyPI links), the
-    comparison with the declared publisher, and preflight findings. Exit 0
-    when nothing blocks publishing, 1 when something does.
+    comparison with the declared publisher, and preflight findings.
+
+    \b
+    Exit status: 0 when nothing blocks publishing, 1 when something does
+    (no token, a preflight blocker, a mismatch with the declared publisher),
+    2 for a bad command line or configuration, 4 for a malformed token.
     """
     with guarded(verbose >= 1):
         setup_logging(verbose)
@@ -479,7 +495,7 @@ def claims(
         secret: Secret | None = None
         detection_provider: str | None = None
         audience: str | None = None
-        source = "--token-file"
+        source: str | None = "--token-file" if token_file is not None else None
         from trustpub._http import make_client
 
         with make_client() as client:

@@ -8,9 +8,16 @@ from typing import Any, ClassVar, TypeVar
 
 import click
 
-from trustpub.cli._common import guarded, raw_stdout, setup_logging, verbosity_options
+from trustpub.cli import _readyfile
+from trustpub.cli._common import (
+    guarded,
+    print_error,
+    raw_stdout,
+    setup_logging,
+    verbosity_options,
+)
 from trustpub.cli._root import LazyGroup
-from trustpub.errors import SandboxError
+from trustpub.errors import TrustpubError
 
 
 class _SandboxGroup(LazyGroup):
@@ -42,19 +49,6 @@ def _tuning(
 @click.group(cls=_SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def sandbox() -> None:
     """A local PyPI imitation (trusted publishing, upload, simple index) to rehearse releases."""
-
-
-def _write_ready_file(path: Path, line: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(line + "\n", encoding="utf-8")
-        tmp.replace(path)
-    except OSError as error:
-        raise SandboxError(
-            f"cannot write the ready file {path}: {error.strerror}",
-            hint="choose a writable --ready-file path",
-        ) from None
 
 
 @sandbox.command()
@@ -152,7 +146,15 @@ def serve(
     audience, metadata_host, api_token_file.
     """
     setup_logging(verbose)
-    with guarded(verbose > 0):
+
+    def failed(error: TrustpubError) -> None:
+        if ready_file is not None:  # a waiting `sandbox env` reports it instead of timing out
+            _readyfile.write_failure(ready_file, error.message, error.hint)
+        print_error(error)
+
+    if ready_file is not None:
+        _readyfile.clear(ready_file)
+    with guarded(verbose > 0, on_error=failed):
         from trustpub.sandbox import server
         from trustpub.sandbox.config import SandboxSettings, apply_options, load_config
 
@@ -176,7 +178,7 @@ def serve(
         def announce(ready: dict[str, Any]) -> None:
             line = server.ready_line(ready)
             if ready_file is not None:
-                _write_ready_file(ready_file, line)
+                _readyfile.write_line(ready_file, line)
             out = raw_stdout()
             out.write(line + "\n")
             out.flush()

@@ -20,33 +20,16 @@ from typing import Any
 
 import click
 
+from trustpub.cli import _readyfile
 from trustpub.cli._common import guarded, setup_logging, verbosity_options
 from trustpub.errors import NetworkError, SandboxError, UsageError
 from trustpub.sandbox.jobs import PROVIDERS, JobError, parse_claim_option
 
+REPOSITORY_ENV = "TRUSTPUB_REPOSITORY"
+"""Exported too, so that ``trustpub publish`` and ``claims`` in the job's shell use this sandbox."""
+
 _HINT_PROVIDERS = f"choose one of: {', '.join(PROVIDERS)}"
 _DOTENV_PLAIN = re.compile(r"^[A-Za-z0-9_./:@%+,=?&~-]*$")
-
-
-def _ready_line(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(
-            f"cannot read the ready file {path}: {error.strerror}",
-            hint="pass the --ready-file that `trustpub sandbox serve` wrote, or --url",
-        ) from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    try:
-        data = json.loads(lines[-1]) if lines else None
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
-        raise UsageError(
-            f"the ready file {path} does not hold a sandbox ready line",
-            hint="pass the --ready-file that `trustpub sandbox serve` wrote, or --url",
-        )
-    return data
 
 
 def build_job(provider: str, options: dict[str, Any], claims: tuple[str, ...]) -> dict[str, Any]:
@@ -163,7 +146,16 @@ def request_env(url: str, job: dict[str, Any], ca_cert: Path | None) -> dict[str
 @click.option(
     "--ready-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Read --url and --ca-cert from the ready file `trustpub sandbox serve` wrote.",
+    help="Read --url and --ca-cert from the ready file `trustpub sandbox serve` writes "
+    "(waiting for it; see --wait).",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=_readyfile.DEFAULT_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for --ready-file to name a running sandbox.",
 )
 @click.option(
     "--ca-cert",
@@ -226,6 +218,7 @@ def request_env(url: str, job: dict[str, Any], ca_cert: Path | None) -> dict[str
 def env(
     url: str | None,
     ready_file: Path | None,
+    wait: float,
     ca_cert: Path | None,
     provider: str,
     claims: tuple[str, ...],
@@ -239,15 +232,17 @@ def env(
     \b
     eval "$(trustpub sandbox env --url https://127.0.0.1:8443 --ca-cert ca.pem \\
         --provider github --repository octo/pkg --workflow release.yml)"
-    trustpub publish --repository https://127.0.0.1:8443/legacy/
+    trustpub publish
 
-    Job options a provider does not use are refused. See docs/sandbox-identity.md.
+    Also exports TRUSTPUB_REPOSITORY (the sandbox's upload URL), so trustpub
+    commands in that shell use the sandbox unless given -r. With --ready-file
+    it waits (up to --wait seconds) for the sandbox to be ready. Job options a provider does not use are refused. See docs/sandbox-identity.md.
     """
     setup_logging(verbose)
     with guarded(verbose >= 1):
         job = build_job(provider, options, claims)
         if ready_file is not None:
-            ready = _ready_line(ready_file)
+            ready = _readyfile.wait_ready(ready_file, wait)
             url = url or ready["url"]
             if ca_cert is None and isinstance(ready.get("ca_cert"), str):
                 ca_cert = Path(ready["ca_cert"])
@@ -257,6 +252,8 @@ def env(
                 hint="pass --url (or TRUSTPUB_SANDBOX_URL) or --ready-file of a running sandbox",
             )
         variables = request_env(url, job, ca_cert)
+        # A rehearsal shell publishes to this sandbox unless told otherwise (-r wins).
+        variables.setdefault(REPOSITORY_ENV, url.rstrip("/") + "/legacy/")
         click.echo(render(variables, fmt))
 
 

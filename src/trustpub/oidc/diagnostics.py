@@ -383,7 +383,7 @@ def _publisher_causes(
     if reason != NOT_FOUND:
         return (
             [f"the token does not satisfy the publisher: {reason}"],
-            "compare the publisher's fields with the claims below",
+            "compare the publisher's fields with the claims shown above",
         )
     causes: list[str]
     if provider is Provider.GITHUB:
@@ -415,7 +415,10 @@ def _publisher_causes(
         ]
     else:
         causes = ["no publisher on the index matches the token's claims"]
-    return causes, "add the publisher below on the index (or fix the workflow to match it)"
+    return (
+        causes,
+        'add the "Publisher to configure" shown above on the index (or fix the workflow to match it)',
+    )
 
 
 def explain_mint_error(
