@@ -1,7 +1,7 @@
 """pypiserver (a real third-party index) on 127.0.0.1, for the API-token upload path.
 
-:func:`start_pypiserver` writes an htpasswd file with one user, ``__token__``,
-whose password is the given API token, starts ``pypi-server run`` as a child
+:func:`start_pypiserver` writes an htpasswd file with one user, ``__token__``
+(or another ``username``), whose password is the given API token, starts ``pypi-server run`` as a child
 process on a free loopback port, and waits until it answers. Uploads without
 that exact token are refused by pypiserver itself.
 
@@ -82,20 +82,26 @@ make_server("127.0.0.1", port, shim, handler_class=Quiet).serve_forever()
 
 @contextmanager
 def start_pypiserver(
-    directory: Path, token: str, *, timeout: float = 30.0, legacy_path: bool = False
+    directory: Path,
+    token: str,
+    *,
+    timeout: float = 30.0,
+    legacy_path: bool = False,
+    username: str = "__token__",
+    authenticate: str = "update",
 ) -> Iterator[PypiServer]:
-    """Run pypiserver with uploads protected by ``__token__`` / ``token``."""
+    """Run pypiserver with uploads protected by ``username`` / ``token`` (its password)."""
     packages = directory / "packages"
     packages.mkdir(parents=True, exist_ok=True)
     htpasswd = directory / "htpasswd"
     users = HtpasswdFile(str(htpasswd), new=True)
-    users.set_password("__token__", token)
+    users.set_password(username, token)
     users.save()
     port = _free_port()
     log = (directory / "pypiserver.log").open("wb")
     options = [
         "-a",
-        "update",
+        authenticate,
         "-P",
         str(htpasswd),
         "--hash-algo",
@@ -134,7 +140,8 @@ def start_pypiserver(
                 )
             try:
                 with httpx.Client(trust_env=False, timeout=2.0) as client:
-                    if client.get(f"{url}/simple/").status_code == 200:
+                    # 401: pypiserver -a list wants credentials even for its pages
+                    if client.get(f"{url}/simple/").status_code in (200, 401):
                         break
             except httpx.TransportError:
                 pass

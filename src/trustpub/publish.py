@@ -46,8 +46,9 @@ from trustpub.errors import (
     UploadError,
     UsageError,
 )
+from trustpub.index_config import TOKEN_USERNAME, IndexChoice, IndexOptions, resolve_index
 from trustpub.reporter import NULL_REPORTER, Reporter
-from trustpub.repository import IndexTarget, normalize_name, resolve_repository
+from trustpub.repository import IndexTarget, normalize_name
 
 if TYPE_CHECKING:
     from trustpub.exchange import TrustedPublisher, UploadCredential
@@ -63,8 +64,6 @@ Mode = Literal["auto", "always", "never"]
 MODES: tuple[str, ...] = ("auto", "always", "never")
 
 SUPPORTED_CI = "GitHub Actions, GitLab CI/CD, Google Cloud or ActiveState"
-
-TOKEN_USERNAME = "__token__"  # noqa: S105 - the fixed user name for token uploads
 
 SecretCallback = Callable[[Secret], None]
 KeyringLookup = Callable[[str, str], "str | None"]
@@ -88,6 +87,8 @@ class PublishRequest:
     oidc_token_env: str | None = None
     expect: tuple[str, ...] = ()
     pyproject: Path | None = Path("pyproject.toml")
+    index: IndexOptions = dataclasses.field(default_factory=IndexOptions)
+    """``--username``, ``--password``, ``--index-url``, ``--config-file``."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ class PublishResult:
     """Preflight findings and publisher-comparison lines."""
     skipped_paths: tuple[tuple[str, str], ...] = ()
     minted: int = 0
+    simple_url: str | None = None
+    """The project's page on the index's simple API (named when there is no project page)."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -278,9 +281,19 @@ def no_identity_error() -> IdentityError:
     )
 
 
-def no_credential_error(target: IndexTarget, *, mode: str, keyring_used: bool) -> IdentityError:
+def no_credential_error(
+    target: IndexTarget, *, mode: str, keyring_used: bool, username: str | None = None
+) -> IdentityError:
     """No API token anywhere (``never``), or no identity and no token (``auto``)."""
-    sources = "--token or TRUSTPUB_TOKEN"
+    if username and username != TOKEN_USERNAME:
+        where = f", or the keyring (service {target.upload_url}, user {username})"
+        return IdentityError(
+            f"no password for user {username}",
+            hint="give it with --password (TRUSTPUB_PASSWORD), in .pypirc"
+            + (where if keyring_used else ""),
+            anchor="no-credentials",
+        )
+    sources = "--token or TRUSTPUB_TOKEN (or --username/--password, or .pypirc)"
     if keyring_used:
         sources += f", or the keyring (service {target.upload_url}, user {TOKEN_USERNAME})"
     if mode == "never":
@@ -336,14 +349,25 @@ def mismatch_error(comparison: Comparison, publisher: Publisher) -> ExchangeErro
 def project_urls(
     target: IndexTarget, dists: Sequence[Distribution]
 ) -> tuple[str | None, str | None]:
-    """The project page and (when all files share one version) the release page."""
+    """The project page and (when all files share one version) the release page.
+
+    Only for indexes with PyPI's web layout; elsewhere such pages do not exist.
+    """
     names = {normalize_name(d.name) for d in dists}
-    if len(names) != 1:
+    if len(names) != 1 or not target.has_project_pages:
         return None, None
     project = f"{target.index_url}/project/{names.pop()}/"
     versions = {d.version for d in dists}
     release = f"{project}{versions.pop()}/" if len(versions) == 1 else None
     return project, release
+
+
+def simple_page(target: IndexTarget, dists: Sequence[Distribution]) -> str | None:
+    """The project's simple-index page, when there is one project and the index's is known."""
+    names = {normalize_name(d.name) for d in dists}
+    if len(names) != 1 or target.simple_url is None:
+        return None
+    return target.project_simple_url(names.pop())
 
 
 def _claim_lines(decoded: DecodedToken) -> tuple[tuple[str, str], ...]:
@@ -405,8 +429,11 @@ class Publication:
         self.keyring = keyring
         self._detect = detect
         self.target: IndexTarget | None = None
+        self.choice: IndexChoice | None = None
         self.detection: Detection | None = None
         self.skipped_paths: tuple[tuple[str, str], ...] = ()
+        self._lookup_credential: UploadCredential | None = None
+        """The user's own credential, sent with simple-index lookups on the upload host."""
 
     # ---- steps ------------------------------------------------------------
     def prepare(self) -> list[Distribution]:
@@ -414,7 +441,11 @@ class Publication:
         from trustpub.upload.discover import collect
         from trustpub.upload.validate import validate
 
-        self.target = resolve_repository(self.request.repository)
+        self.choice = resolve_index(self.request.repository, self.request.index)
+        if self.choice.password is not None:
+            self.secret_sink(self.choice.password)
+        self._check_credentials(self.choice)
+        self.target = self.choice.target
         self.reporter.debug(f"repository: {self.target.display} ({self.target.upload_url})")
         collected = collect(list(self.request.paths))
         self.skipped_paths = tuple((str(path), why) for path, why in collected.skipped)
@@ -427,10 +458,51 @@ class Publication:
         )
         return dists
 
+    def _check_credentials(self, choice: IndexChoice) -> None:
+        """``--token`` is user ``__token__``: refuse another user name or a second password."""
+        if self.request.token is None:
+            if choice.password_from in ("--password", "the repository URL") and (
+                self.request.mode == "always"
+            ):
+                raise UsageError(
+                    f"a password ({choice.password_from}) cannot be combined with "
+                    "--trusted-publishing always",
+                    hint="drop the password to publish with trusted publishing, or use "
+                    "--trusted-publishing never to upload with it",
+                    anchor="token-with-trusted-publishing",
+                )
+            return
+        if choice.password_from in ("--password", "the repository URL"):
+            raise UsageError(
+                f"--token and a password ({choice.password_from}) were both given",
+                hint="--token is the password of user __token__; give one of them",
+                anchor="conflicting-credentials",
+            )
+        if choice.username not in (None, TOKEN_USERNAME) and self.request.index.username:
+            raise UsageError(
+                f"--token uploads as user __token__, not {choice.username}",
+                hint="drop --username, or give that user's password with --password",
+                anchor="conflicting-credentials",
+            )
+
+    def _user_credentials(self) -> bool:
+        """Whether the user named a credential (token, password or user name) for this index."""
+        choice = self.choice
+        if self.request.token is not None or choice is None:
+            return self.request.token is not None
+        return choice.password is not None or choice.login != TOKEN_USERNAME
+
     def detect(self) -> Detection | None:
-        """The CI identity, or None (``never``, or a token was given in ``auto``)."""
+        """The CI identity, or None (``never``, or credentials were given in ``auto``)."""
         request = self.request
-        if request.mode == "never" or (request.mode == "auto" and request.token is not None):
+        if request.mode == "never":
+            return None
+        if request.mode == "auto" and self._user_credentials():
+            if request.token is None:
+                self.reporter.info(
+                    "trusted publishing not used: a user name or password was given "
+                    "(--trusted-publishing always insists on it)"
+                )
             return None
         if self._detect is None:
             from trustpub.providers import detect as detect_provider
@@ -445,16 +517,20 @@ class Publication:
         return detection
 
     def api_credential(self) -> UploadCredential:
-        """``--token``, else the keyring, else an :class:`IdentityError` explaining both."""
+        """``--token``, else the password given, else the keyring, else an :class:`IdentityError`."""
         assert self.target is not None
-        if self.request.token is not None and self.request.token:
-            from trustpub._credential import UploadCredential
+        assert self.choice is not None
+        from trustpub._credential import UploadCredential
 
+        login = self.choice.login
+        if self.request.token is not None and self.request.token:
             self.secret_sink(self.request.token)
             return UploadCredential(TOKEN_USERNAME, self.request.token, "token", None)
+        if self.choice.password is not None:
+            return UploadCredential(login, self.choice.password, "password", None)
         if self.request.use_keyring:
             try:
-                value = self.keyring(self.target.upload_url, TOKEN_USERNAME)
+                value = self.keyring(self.target.upload_url, login)
             except Exception as error:  # a broken keyring backend must not crash a release
                 self.reporter.warning(
                     f"the keyring could not be read ({type(error).__name__}); "
@@ -462,17 +538,29 @@ class Publication:
                 )
                 value = None
             if value:
-                from trustpub._credential import UploadCredential
-
                 secret = Secret(value)
                 self.secret_sink(secret)
+                what = "API token" if login == TOKEN_USERNAME else f"password of user {login}"
                 self.reporter.info(
-                    f"using the API token from the keyring for {self.target.upload_url}"
+                    f"using the {what} from the keyring for {self.target.upload_url}"
                 )
-                return UploadCredential(TOKEN_USERNAME, secret, "keyring", None)
+                return UploadCredential(login, secret, "keyring", None)
         raise no_credential_error(
-            self.target, mode=self.request.mode, keyring_used=self.request.use_keyring
+            self.target,
+            mode=self.request.mode,
+            keyring_used=self.request.use_keyring,
+            username=login,
         )
+
+    def _identity(self, credential: UploadCredential) -> str:
+        """How the summary names a credential the user gave (never its value)."""
+        assert self.choice is not None
+        if credential.source == "token":
+            return "API token (--token)"
+        where = self.choice.password_from if credential.source == "password" else "the keyring"
+        if credential.username == TOKEN_USERNAME:
+            return f"API token ({where})"
+        return f"user {credential.username} (password from {where})"
 
     def _comparison_notes(
         self, publisher: Publisher | None, decoded: DecodedToken
@@ -521,6 +609,7 @@ class Publication:
             files=_outcomes(dists, "not-attempted"),
             project_url=project,
             release_url=release,
+            simple_url=simple_page(self.target, dists),
             ok=False,
             error=error,
             dry_run=self.request.dry_run,
@@ -539,6 +628,7 @@ class Publication:
             skip_existing=self.request.skip_existing,
             attestations=self.request.attestations,
             reporter=self.reporter,
+            lookup_credential=self._lookup_credential,
         )
 
     def _dry_files(
@@ -575,7 +665,8 @@ class Publication:
     def _run_with_token(self, dists: Sequence[Distribution]) -> PublishResult:
         assert self.target is not None
         credential = self.api_credential()
-        identity = "API token (--token)" if credential.source == "token" else "API token (keyring)"
+        self._lookup_credential = credential
+        identity = self._identity(credential)
         self.reporter.info(f"credential: {identity}")
         if self.request.dry_run:
             files, error = self._dry_files(dists, lambda: credential)
@@ -741,6 +832,7 @@ class Publication:
             files=files,
             project_url=project,
             release_url=release,
+            simple_url=simple_page(self.target, dists),
             ok=(error is None) if ok is None else (ok and error is None),
             error=error,
             dry_run=dry,
@@ -801,4 +893,5 @@ __all__ = [
     "no_identity_error",
     "project_urls",
     "publish",
+    "simple_page",
 ]

@@ -380,7 +380,7 @@ def test_400_is_not_retried_and_the_reason_phrase_is_the_message(
             id="html-pre",
         ),
         pytest.param(
-            httpx.Response(401, text="need auth"), "401 need auth", "upload-forbidden", id="text"
+            httpx.Response(401, text="need auth"), "401 need auth", "upload-unauthorized", id="text"
         ),
     ],
 )

@@ -88,6 +88,7 @@ def result_document(result: PublishResult) -> dict[str, Any]:
         "files": [outcome.as_dict() for outcome in result.files],
         "project_url": result.project_url,
         "release_url": result.release_url,
+        "simple_url": result.simple_url,
         "ok": result.ok,
         "interrupted": result.interrupted,
         "claims": dict(result.claims),
@@ -107,6 +108,7 @@ def early_error_document(error: TrustpubError, *, repository: str | None) -> dic
         "files": [],
         "project_url": None,
         "release_url": None,
+        "simple_url": None,
         "ok": False,
         "interrupted": False,
         "claims": {},
@@ -145,6 +147,8 @@ def step_summary(result: PublishResult | None, error: TrustpubError | None) -> s
             lines.append(f"- Release: {result.release_url}")
         elif result.project_url:
             lines.append(f"- Project: {result.project_url}")
+        elif result.simple_url:
+            lines.append(f"- Simple index: {result.simple_url}")
         lines.append("")
         if result.files:
             lines.append("| File | Size | SHA-256 | Status |")
@@ -435,7 +439,7 @@ def _published_url(result: PublishResult) -> str:
     """The release (or project) page, once something is there: not for failures or dry runs."""
     if not result.ok or result.dry_run:
         return ""
-    return result.release_url or result.project_url or ""
+    return result.release_url or result.project_url or result.simple_url or ""
 
 
 def _where(result: PublishResult) -> str:

@@ -20,9 +20,43 @@ from trustpub.errors import TrustpubError
     default="pypi",
     metavar="NAME|URL",
     show_default=True,
-    envvar="TRUSTPUB_REPOSITORY",
+    envvar=["TRUSTPUB_REPOSITORY", "TWINE_REPOSITORY_URL", "TWINE_REPOSITORY"],
     show_envvar=True,
-    help="pypi, testpypi, or an upload URL (https://host/legacy/).",
+    help="pypi, testpypi, a section of .pypirc, or an upload URL (https://host/legacy/; "
+    "user:password@ in it count as --username/--password).",
+)
+@click.option(
+    "-u",
+    "--username",
+    metavar="NAME",
+    envvar=["TRUSTPUB_USERNAME", "TWINE_USERNAME"],
+    show_envvar=True,
+    help="The user name to upload as (default __token__, i.e. an API token).",
+)
+@click.option(
+    "-p",
+    "--password",
+    "password_text",
+    metavar="PASSWORD",
+    envvar=["TRUSTPUB_PASSWORD", "TWINE_PASSWORD"],
+    show_envvar=True,
+    help="The password (or API token) of --username; else .pypirc, then the keyring.",
+)
+@click.option(
+    "--config-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    envvar="TRUSTPUB_CONFIG_FILE",
+    show_envvar=True,
+    help="The .pypirc to read -r NAME from (default ~/.pypirc, when it exists).",
+)
+@click.option(
+    "--index-url",
+    metavar="URL",
+    envvar="TRUSTPUB_INDEX_URL",
+    show_envvar=True,
+    help="The index's simple API, read by --dry-run and --skip-existing (default: derived "
+    "from the upload URL for PyPI, devpi and pypiserver).",
 )
 @click.option(
     "--trusted-publishing",
@@ -50,7 +84,8 @@ from trustpub.errors import TrustpubError
     show_default=True,
     envvar="TRUSTPUB_KEYRING",
     show_envvar=True,
-    help="Look up an API token in the system keyring (service = the upload URL, user __token__).",
+    help="Look up the password in the system keyring (service = the upload URL, user = "
+    "--username or __token__).",
 )
 @click.option(
     "--skip-existing",
@@ -121,6 +156,10 @@ from trustpub.errors import TrustpubError
 def publish(
     paths: tuple[str, ...],
     repository: str,
+    username: str | None,
+    password_text: str | None,
+    config_file: Path | None,
+    index_url: str | None,
     mode: str,
     token_text: str | None,
     use_keyring: bool,
@@ -143,18 +182,24 @@ def publish(
     """
     # A blank --token (an unset CI secret, stray whitespace) is no token; a pasted newline is not part of it.
     token = Secret(token_text.strip()) if token_text and token_text.strip() else None
-    del token_text
+    # A password is taken as given, but an empty one (an unset CI secret) is none.
+    password = Secret(password_text) if password_text else None
+    del token_text, password_text
     from trustpub.cli._render import Renderer
+    from trustpub.index_config import IndexOptions, split_userinfo
 
+    # The repository as shown: a password in the URL's user info never is.
+    shown, _user, url_password = split_userinfo(repository)
     renderer = Renderer(verbosity=verbose, quiet=quiet, json_output=json_output)
 
     def on_error(error: TrustpubError) -> None:
-        renderer.finish_error(error, repository=repository)
+        renderer.finish_error(error, repository=shown)
 
     with guarded(verbose >= 1, on_error=on_error):
+        for secret in (token, password, url_password):
+            if secret is not None:
+                renderer.mask(secret)
         setup_logging(verbose)
-        if token is not None:
-            renderer.mask(token)
         from trustpub.publish import PublishInterrupted, PublishRequest
         from trustpub.publish import publish as run_publish
 
@@ -172,8 +217,14 @@ def publish(
             oidc_token_env=oidc_token_env or None,
             expect=expect,
             pyproject=Path("pyproject.toml"),
+            index=IndexOptions(
+                username=username.strip() if username and username.strip() else None,
+                password=password,
+                index_url=index_url.strip() if index_url and index_url.strip() else None,
+                config_file=config_file,
+            ),
         )
-        renderer.begin_section("trustpub_publish", f"trustpub publish to {repository}")
+        renderer.begin_section("trustpub_publish", f"trustpub publish to {shown}")
         try:
             result = run_publish(
                 request, env=os.environ, reporter=renderer, on_secret=renderer.mask

@@ -1,13 +1,22 @@
-"""What files does the index already have? (PEP 691 JSON, PEP 503 HTML fallback)."""
+"""What files does the index already have? (PEP 691 JSON, PEP 503 HTML fallback).
+
+The page read is the project's page under the target's simple index (given
+with ``--index-url``, else derived from the upload URL's layout: see
+:mod:`trustpub.repository`). A private index needs credentials to show it: the
+user's own credential goes with the request when the page is on the upload
+URL's host (same scheme, host and port); to another host, or without one, the
+request is anonymous. Minted trusted-publishing tokens are never sent here.
+"""
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
@@ -15,6 +24,9 @@ import httpx
 from trustpub._http import DEFAULT_RETRY, RetryPolicy, request_with_retries
 from trustpub.errors import NetworkError
 from trustpub.repository import IndexTarget
+
+if TYPE_CHECKING:
+    from trustpub._credential import UploadCredential
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
@@ -107,28 +119,44 @@ def parse_html_page(text: str, url: str) -> dict[str, IndexFile]:
 def _unavailable(url: str, response: httpx.Response) -> NetworkError:
     return NetworkError(
         f"could not read the index's simple page {url}: HTTP {response.status_code}",
-        hint="check the repository URL; the index must serve PEP 691/503 pages for --skip-existing",
+        hint="check --index-url (or the repository URL it is derived from); the index must "
+        "serve PEP 691/503 pages for --dry-run and --skip-existing",
         anchor="simple-page-unavailable",
     )
+
+
+def lookup_headers(
+    target: IndexTarget, url: str, credential: UploadCredential | None
+) -> dict[str, str]:
+    """The request headers of a lookup: Basic auth only to the upload URL's own host."""
+    headers = {"Accept": ACCEPT}
+    if credential is not None and target.same_origin(url):
+        pair = f"{credential.username}:{credential.password.reveal()}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    return headers
 
 
 def project_files(
     client: httpx.Client,
     target: IndexTarget,
     name: str,
+    credential: UploadCredential | None = None,
     *,
     policy: RetryPolicy = DEFAULT_RETRY,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, IndexFile]:
     """The files the index lists for project ``name`` (empty if it has none).
 
-    Network errors, 429 and 5xx are retried under ``policy``. Raises
-    :class:`NetworkError` when the page cannot be read.
+    ``credential`` goes with the request to the upload URL's host only. Network
+    errors, 429 and 5xx are retried under ``policy``. Raises :class:`NetworkError`
+    when the page cannot be read, and :class:`~trustpub.errors.UsageError` when
+    the simple index is unknown.
     """
     url = target.project_simple_url(name)
+    headers = lookup_headers(target, url, credential)
     response = request_with_retries(
         policy,
-        lambda: client.get(url, headers={"Accept": ACCEPT}),
+        lambda: client.get(url, headers=headers),
         url=url,
         what="reading the index's simple page",
         server_error=lambda failed: _unavailable(url, failed),
@@ -136,8 +164,17 @@ def project_files(
     )
     if response.status_code in (404, 410) or response.is_redirect:
         # A redirect means the page is served elsewhere (pypiserver's fallback to PyPI).
-        # No credential is sent here, so there is nothing to refuse.
+        # Redirects are not followed, so no credential goes to another place.
         return {}
+    if response.status_code in (401, 403):
+        sent = "with" if "Authorization" in response.request.headers else "without"
+        raise NetworkError(
+            f"the index refused to show its simple page {url}: HTTP {response.status_code} "
+            f"(asked {sent} credentials)",
+            hint="give the index's user name and password (--username/--password or .pypirc); "
+            "they are sent only to the upload URL's host, so --index-url must be on it",
+            anchor="simple-page-unavailable",
+        )
     if response.status_code != 200:
         raise _unavailable(url, response)
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -154,4 +191,11 @@ def project_files(
     return parse_html_page(response.text, url)
 
 
-__all__ = ["ACCEPT", "IndexFile", "parse_html_page", "parse_json_page", "project_files"]
+__all__ = [
+    "ACCEPT",
+    "IndexFile",
+    "lookup_headers",
+    "parse_html_page",
+    "parse_json_page",
+    "project_files",
+]

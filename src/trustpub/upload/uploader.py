@@ -126,8 +126,58 @@ def _json_message(response: httpx.Response, limit: int = 500) -> str:
     return ""
 
 
-def _refusal_hint(status: int, message: str) -> tuple[str, str]:
+def _private_index_hint(
+    status: int, lower: str, login: str | None, target: IndexTarget | None
+) -> tuple[str, str] | None:
+    """Hints for what devpi and pypiserver answer (indexes other than PyPI and TestPyPI)."""
+    if target is None or target.name is not None:
+        return None
+    as_token = login in (None, "__token__")
+    if status == 401:
+        return (
+            "the index did not accept the user name and password"
+            + (
+                "; user __token__ is PyPI's convention, this index wants its own user: give "
+                "--username and --password (or username/password in .pypirc)"
+                if as_token
+                else f" of user {login}; check them (devpi: `devpi login {login}` must work)"
+            ),
+            "upload-unauthorized",
+        )
+    if status == 403 and "no permission" in lower:  # devpi: not in the index's acl_upload
+        return (
+            f"user {login} may not upload to {target.upload_url}; devpi lets the index's owner "
+            "and the users in its acl_upload upload (`devpi index <user>/<index> acl_upload=...`)",
+            "upload-forbidden",
+        )
+    if status == 403:  # pypiserver: a wrong user name or password
+        return (
+            "the index refused the user name and password"
+            + (
+                "; user __token__ is PyPI's convention, most private indexes (pypiserver, "
+                "devpi) want their own user: give --username and --password"
+                if as_token
+                else f" of user {login}; check them against the index's users (htpasswd)"
+            ),
+            "upload-forbidden",
+        )
+    if status in (404, 405) and not target.upload_url.endswith("/legacy/"):
+        return (
+            f"nothing takes uploads at {target.upload_url}; a PyPI-like index takes them at "
+            "https://<host>/legacy/, devpi at https://<host>/<user>/<index>/, pypiserver at its "
+            "root: check the repository URL",
+            "upload-url-not-found",
+        )
+    return None
+
+
+def _refusal_hint(
+    status: int, message: str, *, login: str | None = None, target: IndexTarget | None = None
+) -> tuple[str, str]:
     lower = message.lower()
+    private = _private_index_hint(status, lower, login, target)
+    if private is not None:
+        return private
     if status == 403 and "invalid or non-existent authentication" in lower:
         return (
             "the token is wrong, revoked or belongs to another index; check the credential",
@@ -180,8 +230,11 @@ class Uploader:
         backoff: float = 1.0,
         chunk_size: int = CHUNK_SIZE,
         timeout: httpx.Timeout = UPLOAD_TIMEOUT,
+        lookup_credential: UploadCredential | None = None,
     ) -> None:
         self.target = target
+        self.lookup_credential = lookup_credential
+        """Sent with simple-page lookups on the upload host (the user's own, never a minted one)."""
         self.credential = credential
         self.client = client
         self.jobs = max(1, jobs)
@@ -200,6 +253,7 @@ class Uploader:
         self._error: TrustpubError | None = None
         self._inflight: set[str] = set()
         self._trusted = False
+        self._login: str | None = None
 
     # -- the index's view ------------------------------------------------------
 
@@ -207,7 +261,14 @@ class Uploader:
         listed: dict[str, IndexFile] = {}
         for name in dict.fromkeys(dist.normalized_name for dist in dists):
             listed.update(
-                project_files(self.client, self.target, name, policy=self.policy, sleep=self._wait)
+                project_files(
+                    self.client,
+                    self.target,
+                    name,
+                    self.lookup_credential,
+                    policy=self.policy,
+                    sleep=self._wait,
+                )
             )
         return listed
 
@@ -233,7 +294,9 @@ class Uploader:
         """The index's state for one file; ``unknown`` when the page cannot be read."""
         try:
             # One read: the upload's own retries repeat it.
-            listed = project_files(self.client, self.target, dist.name, policy=_ONCE)
+            listed = project_files(
+                self.client, self.target, dist.name, self.lookup_credential, policy=_ONCE
+            )
             entry = listed.get(dist.filename)
         except TrustpubError as error:
             self.reporter.debug(f"{dist.filename}: could not check the index: {error.message}")
@@ -275,6 +338,7 @@ class Uploader:
         except TrustpubError as error:
             raise _Fatal(error) from None
         self._trusted = credential.source == "trusted-publishing"
+        self._login = credential.username
         pair = f"{credential.username}:{credential.password.reveal()}".encode()
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
@@ -418,7 +482,7 @@ class Uploader:
             return UploadError(
                 text, hint=explanation.hint, details=details, anchor=explanation.anchor
             )
-        hint, anchor = _refusal_hint(status, message)
+        hint, anchor = _refusal_hint(status, message, login=self._login, target=self.target)
         return UploadError(text, hint=hint, anchor=anchor)
 
     def _run(self, dist: Distribution) -> None:
