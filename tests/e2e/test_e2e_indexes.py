@@ -176,7 +176,10 @@ def test_auto_never_sends_an_oidc_token_to_devpi(tmp_path: Path, devpi: Devpi) -
         CI="true",
     )
     assert code == 5, stderr
-    assert "mint-token" not in stderr
+    # httpx's own trace (-vv) lists every request: the audience was asked, nothing was minted.
+    assert f"HTTP Request: GET {devpi.url}/_/oidc/audience" in stderr
+    assert "HTTP Request: POST" not in stderr
+    assert "does not support trusted publishing" in stderr
     assert_no_leaks(texts, [oidc])
     # With alice's user name and password given, auto uses them and says so.
     alice = devpi.passwords["alice"]
