@@ -214,7 +214,8 @@ def test_form_fields_come_from_the_metadata(tmp_path: Path) -> None:
 def test_upload_request_on_the_wire(
     tmp_path: Path, httpx_mock: HTTPXMock, http: httpx.Client, credential: Any, token: str
 ) -> None:
-    (dist,) = validate([make_wheel(tmp_path, classifiers=["A :: B", "C :: D"])])
+    classifiers = ["Typing :: Typed", "Programming Language :: Python :: 3"]
+    (dist,) = validate([make_wheel(tmp_path, classifiers=classifiers)])
     (tmp_path / f"{dist.filename}.publish.attestation").write_text('{"version": 1}')
     (dist,) = validate([dist.path])
     httpx_mock.add_response(url=UPLOAD, method="POST", status_code=200)
@@ -237,7 +238,7 @@ def test_upload_request_on_the_wire(
     assert values["protocol_version"] == "1"
     assert values["sha256_digest"] == dist.sha256
     assert values["blake2_256_digest"] == dist.blake2_256
-    assert [value for name, value, _ in parts if name == "classifiers"] == ["A :: B", "C :: D"]
+    assert [value for name, value, _ in parts if name == "classifiers"] == classifiers
     assert json.loads(str(values["attestations"])) == [{"version": 1}]
     assert parts[-1] == ("content", dist.path.read_bytes(), dist.filename)
 

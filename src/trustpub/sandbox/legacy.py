@@ -12,23 +12,17 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import io
 import re
-import tarfile
-import zipfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
-import readme_renderer.rst
-from packaging.utils import (
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from packaging.metadata import Metadata
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -38,12 +32,21 @@ from starlette.routing import BaseRoute, Route
 from trustpub.sandbox.attestations import AttestationRefusal, AttestationVerifier, write_provenance
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
-from trustpub.sandbox.mint import INVALID_AUTH, PROJECT_NAME
+from trustpub.sandbox.mint import INVALID_AUTH
 from trustpub.sandbox.responses import error_response
 from trustpub.sandbox.sigstore.trust import trust_config_path
 from trustpub.sandbox.state import FileRecord, IndexState, TokenRecord
+from trustpub.upload.rules import (
+    check_form_metadata,
+    description_refusal,
+    distribution_refusal,
+    filename_refusal,
+    form_name_refusal,
+    open_distribution,
+    sanitize_form,
+    size_refusal,
+)
 
-CORE_METADATA = "https://packaging.python.org/specifications/core-metadata"
 MIGRATE = (
     "Username/Password authentication is no longer supported. Migrate to API Tokens or "
     "Trusted Publishers instead. See https://pypi.org/help/#apitoken and "
@@ -53,22 +56,10 @@ NON_USER = (
     "Non-user identities cannot create new projects. This was probably caused by "
     "successfully using a pending publisher but specifying the project name incorrectly "
     "(either in the publisher or in your project's metadata). Please ensure that both match. "
-    "See: https://docs.pypi.org/trusted-publishers/internals/"
+    "See: https://docs.pypi.org/trusted-publishers/troubleshooting/"
 )
-METADATA_VERSIONS = {"1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"}
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$", re.IGNORECASE)
 _CHUNK = 1024 * 1024
-_PLATFORM = re.compile(
-    r"^(any|win32|win_amd64|win_arm64|win_ia64"
-    r"|macosx_\d+_\d+_[a-z0-9_]+"
-    r"|manylinux1_(x86_64|i686)|manylinux2010_(x86_64|i686)"
-    r"|manylinux2014_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x)"
-    r"|(many|musl)linux_\d+_\d+_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x|riscv64)"
-    r"|linux_(armv6l|armv7l)"
-    r"|ios_\d+_\d+_[a-z0-9_]+|android_\d+_[a-z0-9_]+)$"
-)
-"""Platform tags PyPI accepts (a plain ``linux_x86_64`` wheel is refused)."""
 
 
 class Refused(Exception):
@@ -122,11 +113,6 @@ async def _blocking(size: int | None, function: Callable[..., _T], *args: Any) -
     return await anyio.to_thread.run_sync(function, *args)
 
 
-def _rst_fails(text: str) -> bool:
-    """Whether a reStructuredText description fails to render (as PyPI would refuse it)."""
-    return readme_renderer.rst.render(text, stream=io.StringIO()) is None
-
-
 def _field(form: FormData, name: str) -> str | None:
     values = form.getlist(name)
     if not values:
@@ -137,11 +123,68 @@ def _field(form: FormData, name: str) -> str | None:
     return value
 
 
-def _invalid(value: str, label: str, error: str) -> Refused:
-    return Refused(
-        400,
-        f"'{value}' is an invalid value for {label}. Error: {error} See {CORE_METADATA} for more information.",
+def _form_refusal(form: FormData) -> Refused | None:
+    """Warehouse's ``UploadForm``: name, filetype, pyversion, digests (``forklift/forms.py``)."""
+    if (named := form_name_refusal(_field(form, "name") or "")) is not None:
+        return Refused(400, named.message)
+    # Field errors are reported in field-name order: blake2_256_digest, filetype, sha256_digest.
+    filetype = _field(form, "filetype") or ""
+    checks = (
+        ("blake2_256_digest", _digest_error(form, "blake2_256_digest", "BLAKE2")),
+        ("filetype", _filetype_error(filetype)),
+        ("sha256_digest", _digest_error(form, "sha256_digest", "SHA256")),
     )
+    for key, error in checks:
+        if error is not None:
+            return Refused(400, f"Invalid value for {key}. Error: {error}")
+    pyversion = _field(form, "pyversion") or ""
+    if filetype == "bdist_wheel" and not pyversion:
+        return Refused(
+            400,
+            "Invalid value for pyversion. Error: Python version is required for binary "
+            "distribution uploads.",
+        )
+    if filetype == "sdist" and pyversion not in ("", "source"):
+        return Refused(
+            400, "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist."
+        )
+    if not any(_field(form, key) for key in ("md5_digest", "sha256_digest", "blake2_256_digest")):
+        return Refused(400, "Error: Include at least one message digest.")
+    return None
+
+
+def _digest_error(form: FormData, key: str, label: str) -> str | None:
+    value = _field(form, key)
+    if value and not _HEX64.match(value):
+        return f"Use a valid, hex-encoded, {label} message digest."
+    return None
+
+
+def _filetype_error(filetype: str | None) -> str | None:
+    if not filetype:
+        return "This field is required."
+    if filetype not in ("sdist", "bdist_wheel"):
+        return "Use a known file type."
+    return None
+
+
+def _form_pairs(form: FormData) -> list[tuple[str, str]]:
+    return [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+
+
+def _check_tuples(form: FormData) -> None:
+    """PyPI refuses any field but ``content`` sent as a file part."""
+    for key, value in form.multi_items():
+        if key not in ("content", "gpg_signature") and not isinstance(value, str):
+            raise Refused(400, f"{key}: Should not be a tuple.")
+
+
+def _file_refusal(staged: Path, filename: str, meta: Metadata) -> str | None:
+    """PyPI's checks of the uploaded file itself (archive, names, tags, wheel files)."""
+    with ExitStack() as stack:
+        opened = open_distribution(staged, filename, stack)
+        refusal = distribution_refusal(opened, meta, meta.name)
+    return None if refusal is None else refusal.message
 
 
 class UploadEndpoint:
@@ -224,68 +267,15 @@ class UploadEndpoint:
         if protocol is not None and protocol != "1":
             raise Refused(400, "Unknown protocol version.")
 
-        metadata_version = _field(form, "metadata_version") or ""
+        _check_tuples(form)
+        refused = _form_refusal(form)
+        if refused is not None:
+            raise refused
+        meta, refusals = check_form_metadata(sanitize_form(_form_pairs(form)))
+        if meta is None or refusals:
+            raise Refused(400, refusals[0].message)
         name = _field(form, "name") or ""
-        version_text = _field(form, "version") or ""
-        if not metadata_version:
-            raise _invalid(metadata_version, "Metadata-Version", "This field is required.")
-        if metadata_version not in METADATA_VERSIONS:
-            raise _invalid(metadata_version, "Metadata-Version", "Use a known metadata version.")
-        if not name:
-            raise _invalid(name, "Name", "This field is required.")
-        if not PROJECT_NAME.match(name):
-            raise _invalid(
-                name,
-                "Name",
-                "Start and end with a letter or numeral containing only ASCII numeric and "
-                "'.', '_' and '-'.",
-            )
-        if not version_text:
-            raise _invalid(version_text, "Version", "This field is required.")
-        try:
-            version = Version(version_text)
-        except InvalidVersion:
-            raise _invalid(
-                version_text, "Version", "Use a valid PEP 440 version (e.g. 1.0.2)."
-            ) from None
-
-        filetype = _field(form, "filetype")
-        if filetype not in ("sdist", "bdist_wheel"):
-            raise Refused(400, "Invalid value for filetype. Error: Use a known file type.")
-        pyversion = _field(form, "pyversion") or ""
-        if filetype == "bdist_wheel" and not pyversion:
-            raise Refused(
-                400,
-                "Invalid value for pyversion. Error: Python version is required for binary "
-                "distribution uploads.",
-            )
-        if filetype == "sdist" and pyversion not in ("", "source"):
-            raise Refused(
-                400,
-                "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.",
-            )
-        digests: dict[str, str] = {}
-        for key, pattern, label in (
-            ("md5_digest", _HEX32, "MD5"),
-            ("sha256_digest", _HEX64, "SHA256"),
-            ("blake2_256_digest", _HEX64, "blake2b_256"),
-        ):
-            value = _field(form, key)
-            if value:
-                value = value.lower()
-                if not pattern.match(value):
-                    raise Refused(
-                        400,
-                        f"Invalid value for {key}. Error: Use a valid, hex-encoded, {label} "
-                        "message digest.",
-                    )
-                digests[key] = value
-        if not digests:
-            raise Refused(400, "Error: Include at least one message digest.")
-        if version.local is not None:
-            raise Refused(
-                400, f"Can't use PEP 440 local versions. See {CORE_METADATA} for more information."
-            )
+        filetype = _field(form, "filetype") or ""
 
         content = form.get("content")
         if not isinstance(content, UploadFile):
@@ -295,49 +285,30 @@ class UploadEndpoint:
         project = self.state.project(name)
         if project is None and token.kind == "oidc":
             raise Refused(400, NON_USER)
-        display = project.name if project is not None else name
+        # PyPI renames the project to the metadata's spelling before the file checks.
+        display = meta.name
 
         now = self.ctx.clock()
         if token.expires is not None and now >= token.expires:
             raise Refused(403, "Invalid API Token: token is expired")
         if token.projects is not None and normalized not in token.projects:
+            shown = project.name if project is not None else name
             raise Refused(
-                403, f"Invalid API Token: OIDC scoped token is not valid for project '{display}'"
+                403, f"Invalid API Token: OIDC scoped token is not valid for project '{shown}'"
             )
 
-        description = _field(form, "description")
-        if description and description != "UNKNOWN":
-            content_kind = (_field(form, "description_content_type") or "text/x-rst").split(";")[0]
-            content_kind = content_kind.strip().lower()
-            if content_kind == "text/x-rst" and await anyio.to_thread.run_sync(
-                _rst_fails, description
-            ):
-                raise Refused(
-                    400,
-                    f"The description failed to render for '{content_kind}'. See "
-                    "https://pypi.org/help/#description-content-type for more information.",
-                )
+        # Only reStructuredText can fail to render; docutils is slow, so off the event loop.
+        rst = "markdown" not in (meta.description_content_type or "") and "plain" not in (
+            meta.description_content_type or ""
+        )
+        if meta.description and rst:
+            description = await anyio.to_thread.run_sync(description_refusal, meta)
+            if description is not None:
+                raise Refused(400, description.message)
 
         filename = content.filename or ""
-        if (
-            not filename
-            or any(c in filename for c in "/\\")
-            or any(ord(c) < 32 or ord(c) == 127 for c in filename)
-        ):
-            raise Refused(
-                400, "Cannot upload a file with '/' or '\\' or control characters in the name."
-            )
-        if filetype == "sdist":
-            ext_ok = filename.endswith((".tar.gz", ".zip"))
-        else:
-            ext_ok = filename.endswith(".whl")
-        if not ext_ok:
-            raise Refused(
-                400,
-                f"Invalid file extension: Use .tar.gz, .whl or .zip extension for {filetype}. "
-                "See https://www.python.org/dev/peps/pep-0527 and "
-                "https://peps.python.org/pep-0715/ for more information",
-            )
+        if (named := filename_refusal(filename, filetype)) is not None:
+            raise Refused(400, named.message)
         # Warehouse's form parser gives a file part sent without a Content-Type header the
         # type text/plain (uv sends none); only an empty or image/* type is refused.
         content_type = "text/plain" if content.content_type is None else content.content_type
@@ -345,25 +316,15 @@ class UploadEndpoint:
             raise Refused(400, "Invalid distribution file.")
 
         limit = self.settings.max_file_size
-        if content.size is not None and content.size > limit:
-            raise Refused(400, self._too_large(display))
+        if content.size is not None and (big := size_refusal(content.size, limit, display)):
+            raise Refused(400, big.message)
         staged = self.state.staging_file()
         try:
             hashed = await _blocking(content.size, _copy_and_hash, content.file, staged)
-            response = await self._store(
-                form, token, staged, hashed, display, filename, filetype, version_text, version
-            )
+            response = await self._store(form, token, staged, hashed, meta, filename, filetype)
         finally:
             staged.unlink(missing_ok=True)
         return response
-
-    def _too_large(self, display: str) -> str:
-        megabytes = self.settings.max_file_size // (1024 * 1024)
-        return (
-            f"File too large. Limit for project '{display}' is {megabytes} MB. See "
-            "https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase "
-            "for more information."
-        )
 
     async def _store(
         self,
@@ -371,14 +332,16 @@ class UploadEndpoint:
         token: TokenRecord,
         staged: Path,
         hashed: Hashed,
-        display: str,
+        meta: Metadata,
         filename: str,
         filetype: str,
-        version_text: str,
-        version: Version,
     ) -> Response:
-        if hashed.size > self.settings.max_file_size:
-            raise Refused(400, self._too_large(display))
+        display = meta.name
+        version = meta.version
+        version_text = str(_field(form, "version") or version)
+        big = size_refusal(hashed.size, self.settings.max_file_size, display)
+        if big is not None:
+            raise Refused(400, big.message)
         supplied = {
             "md5_digest": hashed.md5,
             "sha256_digest": hashed.sha256,
@@ -391,7 +354,6 @@ class UploadEndpoint:
                     400,
                     "The digest supplied does not match a digest calculated from the uploaded file.",
                 )
-        normalized = canonicalize_name(display)
         with self.state.lock:
             existing = self.state.find_file(filename, hashed.blake2_256)
             if existing is not None:
@@ -412,41 +374,9 @@ class UploadEndpoint:
                 for record in project.files:
                     if record.filetype == "sdist" and Version(record.version) == version:
                         raise Refused(400, "Only one sdist may be uploaded per release.")
-        prefix = normalized.replace("-", "_")
-        if filetype == "sdist":
-            expected_name = f"{prefix}-{version}.tar.gz"
-            if filename != expected_name:
-                raise Refused(
-                    400, f"Filename '{filename}' is invalid, should be '{expected_name}'."
-                )
-            if not await _blocking(hashed.size, tarfile.is_tarfile, staged):
-                raise Refused(400, "Invalid distribution file. Not a tar.gz archive")
-        else:
-            try:
-                _, wheel_version, _, tags = parse_wheel_filename(filename)
-            except InvalidWheelFilename as error:
-                raise Refused(400, str(error)) from None
-            for tag in sorted(tags, key=str):
-                if not _PLATFORM.match(tag.platform):
-                    raise Refused(
-                        400,
-                        f"Binary wheel '{filename}' has an unsupported platform tag "
-                        f"'{tag.platform}'.",
-                    )
-            written = filename.split("-", 1)[0]
-            if written != prefix:
-                raise Refused(
-                    400,
-                    f"Filename '{filename}' should contain the normalized project name "
-                    f"'{prefix}', not '{written}'.",
-                )
-            if wheel_version != version:
-                raise Refused(
-                    400,
-                    f"Version in filename should be '{version}' not '{wheel_version}'.",
-                )
-            if not await _blocking(hashed.size, zipfile.is_zipfile, staged):
-                raise Refused(400, "Invalid distribution file. Not a zip archive")
+        refusal = await _blocking(hashed.size, _file_refusal, staged, filename, meta)
+        if refusal is not None:
+            raise Refused(400, refusal)
 
         raw_attestations = _field(form, "attestations")
         provenance: dict[str, Any] | None = None

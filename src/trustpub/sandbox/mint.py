@@ -8,7 +8,6 @@ refusal is HTTP 422 ``{"message": "Token request failed", "errors": [one]}``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -26,9 +25,7 @@ from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.identity import InvalidToken
 from trustpub.sandbox.responses import credential_kind, error_response, note_credential
 from trustpub.sandbox.state import IndexState, PublisherEntry, TokenRecord
-
-PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-"""PyPI's project name rule (PEP 508 names, ASCII)."""
+from trustpub.upload.rules import PROJECT_NAME
 
 INVALID_AUTH = (
     "Invalid or non-existent authentication information. "

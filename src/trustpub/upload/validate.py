@@ -16,8 +16,6 @@ upload form is still built by twine's ``metadata_dictionary()``.
 
 from __future__ import annotations
 
-import email.message
-import io
 import json
 import os
 import re
@@ -26,24 +24,32 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.metadata import RawMetadata
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.metadata import RawMetadata, parse_email
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from twine.exceptions import InvalidDistribution
 from twine.package import PackageFile
 
 from trustpub.errors import DistributionError
 from trustpub.upload.digests import file_digests
 from trustpub.upload.discover import ATTESTATION_SUFFIX
+from trustpub.upload.rules import (
+    MemberTooLarge,
+    Opened,
+    Refusal,
+    check_form_metadata,
+    check_metadata,
+    description_refusal,
+    distribution_refusal,
+    filename_refusal,
+    form_name_refusal,
+    open_distribution,
+    read_core_metadata,
+    sanitize_form,
+)
 
 WHEEL = "bdist_wheel"
 SDIST = "sdist"
@@ -133,17 +139,8 @@ def _filetype(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(".whl"):
         return WHEEL
-    if name.endswith(".tar.gz"):
-        return SDIST
-    if name.endswith(".zip"):
-        raise _Failed(
-            _problem(
-                path,
-                "zip source distributions are no longer accepted by PyPI (PEP 625)",
-                "build a .tar.gz sdist instead (python -m build --sdist)",
-                "unsupported-file-type",
-            )
-        )
+    if name.endswith((".tar.gz", ".zip")):
+        return SDIST  # a .zip sdist is refused by PyPI's file name rule (PEP 625)
     if name.endswith(".egg"):
         reason = "egg files are no longer accepted by PyPI"
     elif name.endswith((".exe", ".msi")):
@@ -231,235 +228,137 @@ class _Package(PackageFile):
         self.blake2_256_digest = digests.blake2_256
 
 
-def _read_package(path: Path, filetype: str) -> PackageFile:
-    kind = "zip (wheel)" if filetype == WHEEL else ".tar.gz"
-    try:
-        return _Package.from_filename(str(path), comment=None)
-    except InvalidDistribution as error:
-        text = str(error)
-        if "No METADATA" in text:
-            text = "no METADATA file (with a Metadata-Version) in the wheel's .dist-info directory"
-        elif "No PKG-INFO" in text:
-            text = "no PKG-INFO file (with a Metadata-Version) in the sdist's top-level directory"
-        elif "Too many top-level members" in text:
-            text = "the sdist must contain exactly one top-level directory"
-        elif text.startswith("Invalid distribution metadata: "):
-            return_text = text[len("Invalid distribution metadata: ") :]
-            raise _Failed(
-                _problem(path, f"invalid metadata: {return_text}", _REBUILD, "invalid-metadata")
-            ) from None
-        else:
-            text = text.replace(str(path), path.name)
-        raise _Failed(_problem(path, text, _REBUILD, "invalid-distribution")) from None
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        tarfile.TarError,
-        EOFError,
-        zlib.error,
-    ) as error:
-        raise _Failed(
-            _problem(
-                path,
-                f"not a valid {kind} archive ({error})",
-                f"the file is corrupt or truncated; {_REBUILD}",
-                "invalid-distribution",
-            )
-        ) from None
-    except OSError as error:
-        raise _Failed(
-            _problem(
-                path,
-                f"could not read the archive: {error.strerror or error}",
-                f"the file is corrupt or unreadable; {_REBUILD}",
-                "invalid-distribution",
-            )
-        ) from None
-    except (ValueError, KeyError, UnicodeError) as error:
-        raise _Failed(
-            _problem(
-                path,
-                f"could not read the metadata: {type(error).__name__}: {error}",
-                _REBUILD,
-                "invalid-distribution",
-            )
-        ) from None
-
-
-def _check_names(
-    path: Path, filetype: str, meta_name: str, meta_version: str
-) -> tuple[list[Problem], str]:
-    """Filename vs metadata checks; returns problems and the python tag."""
-    problems: list[Problem] = []
-    filename = path.name
-    canonical = canonicalize_name(meta_name)
-    try:
-        version = Version(meta_version)
-    except InvalidVersion:
-        problems.append(
-            _problem(
-                path,
-                f"invalid version {meta_version!r} in the metadata",
-                _REBUILD,
-                "invalid-metadata",
-            )
-        )
-        return problems, ""
-    mismatch_hint = (
-        "the file was renamed or built from another tree; rebuild it from a clean checkout "
-        "(rm -rf dist && python -m build)"
-    )
-    if filetype == WHEEL:
-        try:
-            fn_name, fn_version, _build, tags = parse_wheel_filename(filename)
-        except InvalidWheelFilename as error:
-            problems.append(
-                _problem(
-                    path,
-                    f"invalid wheel file name: {error}",
-                    "wheel files are named <name>-<version>[-<build>]-<python>-<abi>-<platform>.whl; "
-                    + _REBUILD,
-                    "invalid-distribution",
-                )
-            )
-            return problems, ""
-        if fn_name != canonical or fn_version != version:
-            problems.append(
-                _problem(
-                    path,
-                    f"the file name says {fn_name} {fn_version} but the metadata says "
-                    f"{meta_name} {meta_version}",
-                    mismatch_hint,
-                    "metadata-mismatch",
-                )
-            )
-            return problems, ""
-        raw_name, raw_version = filename.split("-")[:2]
-        expected_name = canonical.replace("-", "_")
-        if raw_name != expected_name:
-            problems.append(
-                _problem(
-                    path,
-                    f"the file name should contain the normalized project name "
-                    f"'{expected_name}', not '{raw_name}'",
-                    _REBUILD,
-                    "wheel-filename-not-normalized",
-                )
-            )
-        elif raw_version != str(version):
-            problems.append(
-                _problem(
-                    path,
-                    f"the version in the file name should be '{version}', not '{raw_version}'",
-                    _REBUILD,
-                    "wheel-filename-not-normalized",
-                )
-            )
-        platforms = sorted({tag.platform for tag in tags if tag.platform.startswith("linux_")})
-        if platforms:
-            problems.append(
-                _problem(
-                    path,
-                    f"unsupported platform tag '{platforms[0]}' (PyPI refuses plain linux wheels)",
-                    "repair the wheel into a manylinux/musllinux wheel (auditwheel repair), "
-                    "or build with cibuildwheel",
-                    "unsupported-platform-tag",
-                )
-            )
-        return problems, ",".join(sorted({tag.interpreter for tag in tags}))
-    expected = f"{canonical.replace('-', '_')}-{version}.tar.gz"
-    parsed: tuple[str, Version] | None
-    try:
-        parsed = parse_sdist_filename(filename)
-    except InvalidSdistFilename:
-        parsed = None
-    if parsed is not None and (parsed[0] != canonical or parsed[1] != version):
-        problems.append(
-            _problem(
-                path,
-                f"the file name says {parsed[0]} {parsed[1]} but the metadata says "
-                f"{meta_name} {meta_version}",
-                mismatch_hint,
-                "metadata-mismatch",
-            )
-        )
-    elif filename != expected:
-        problems.append(
-            _problem(
-                path,
-                f"source distribution file name is not PEP 625 compliant; expected '{expected}'",
-                "rebuild the sdist with a current build backend (setuptools >= 69.3, hatchling, "
-                "flit-core >= 3.11, ...); renaming the file is not enough",
-                "pep-625-sdist-name",
-            )
-        )
-    return problems, "source"
-
-
-class _WarningCollector(io.StringIO):
-    """Collects docutils' warnings, reformatted as ``line N: message``."""
-
-    def messages(self) -> list[str]:
-        found: list[str] = []
-        for raw in self.getvalue().splitlines():
-            text = raw.strip()
-            if not text:
-                continue
-            if text.startswith("<string>:"):
-                rest = text[len("<string>:") :]
-                line, _, rest = rest.partition(": ")
-                if rest.startswith("(") and ") " in rest:
-                    rest = rest.split(") ", 1)[1]
-                text = f"line {line}: {rest}" if line else rest
-            found.append(text)
-        return found
-
-
-def _content_type(value: str | None) -> tuple[str, dict[str, str]]:
-    if not value:
-        return "text/x-rst", {}
-    message = email.message.EmailMessage()
-    message["content-type"] = value
-    header = message["content-type"]
-    params = dict(getattr(header, "params", {}))
-    return message.get_content_type(), params
-
-
-def readme_problem(
-    path: Path, package: PackageFile, cache: dict[tuple[str, str], str | None]
-) -> Problem | None:
-    """Render the long description as PyPI would; a problem if it does not render."""
-    description = package.metadata.get("description")
-    if not description or description.strip() == "UNKNOWN":
-        return None
-    declared = package.metadata.get("description_content_type")
-    content_type, params = _content_type(declared)
-    if content_type not in ("text/x-rst", "text/plain", "text/markdown"):
-        content_type = "text/x-rst"
-    if content_type != "text/x-rst":
-        return None  # plain text and Markdown always render
-    key = (description, declared or "")
-    if key not in cache:
-        import readme_renderer.rst  # docutils is slow to import: only for RST descriptions
-
-        stream = _WarningCollector()
-        rendered = readme_renderer.rst.render(description, stream=stream, **params)
-        if rendered is not None:
-            cache[key] = None
-        else:
-            messages = stream.messages()
-            cache[key] = messages[0] if messages else "docutils reported errors"
-    reason = cache[key]
-    if reason is None:
-        return None
-    shown = "text/x-rst" if declared else "text/x-rst, the default"
-    return _problem(
-        path,
-        f"the README (long description) does not render as {shown}: {reason}",
+_HINTS: dict[str, tuple[str, str]] = {
+    "metadata": (
+        "fix that field in pyproject.toml (or setup.cfg / setup.py), then rebuild",
+        "invalid-metadata",
+    ),
+    "description": (
         "fix the reStructuredText markup (check it locally with `twine check`), or declare "
         "the README as Markdown (a README.md file / text/markdown content type)",
         "readme-does-not-render",
-    )
+    ),
+    "filename": (_REBUILD, "invalid-distribution"),
+    "size": (
+        "make the file smaller, or ask PyPI for a larger limit for this project",
+        "file-too-large",
+    ),
+    "archive": (
+        f"the file is corrupt or was not made by a build backend; {_REBUILD}",
+        "invalid-distribution",
+    ),
+    "sdist-filename": (
+        "rebuild the sdist with a current build backend (setuptools >= 69.3, hatchling, "
+        "flit-core >= 3.11, ...); renaming the file is not enough",
+        "pep-625-sdist-name",
+    ),
+    "license-file": (
+        "list only license files that the build puts into the distribution, then rebuild",
+        "invalid-metadata",
+    ),
+    "platform-tag": (
+        "repair the wheel into a manylinux/musllinux wheel (auditwheel repair), or build "
+        "with cibuildwheel",
+        "unsupported-platform-tag",
+    ),
+    "wheel-filename": (_REBUILD, "wheel-filename-not-normalized"),
+    "name-mismatch": (
+        "the file was renamed or built from another tree; rebuild it from a clean checkout "
+        "(rm -rf dist && python -m build)",
+        "metadata-mismatch",
+    ),
+    "wheel-version": (
+        "the file was renamed or built from another tree; rebuild it from a clean checkout "
+        "(rm -rf dist && python -m build)",
+        "metadata-mismatch",
+    ),
+    "record": (_REBUILD, "invalid-distribution"),
+    "entry-points": (
+        "entry point names may contain only letters, digits, '.', '_' and '-'; fix "
+        "[project.scripts] / [project.gui-scripts], then rebuild",
+        "invalid-distribution",
+    ),
+    "wheel-metadata": (_REBUILD, "invalid-distribution"),
+}
+
+
+def _refused(path: Path, refusal: Refusal) -> Problem:
+    """A refusal PyPI would give, as a problem of ``path`` (PyPI's words, our hint)."""
+    hint, anchor = _HINTS.get(refusal.rule, (_REBUILD, "invalid-distribution"))
+    return _problem(path, refusal.message, hint, anchor)
+
+
+def _python_tag(filename: str, filetype: str) -> str:
+    """The form's ``pyversion``: ``source``, or the wheel's python tag (as twine sends it)."""
+    if filetype == SDIST:
+        return "source"
+    parts = filename[: -len(".whl")].split("-")
+    return parts[-3] if len(parts) >= 5 else ""
+
+
+def _parse_metadata(path: Path, content: bytes) -> RawMetadata:
+    """The core metadata as twine reads and sends it."""
+    raw, unparsed = parse_email(content)
+    # twine leaves out License-File under Metadata-Version < 2.4 (setuptools wrote it
+    # early); PyPI never sees those fields.
+    try:
+        before_24 = Version(raw.get("metadata_version", "0")) < Version("2.4")
+    except InvalidVersion:
+        before_24 = False
+    if before_24:
+        raw.pop("license_files", None)
+        unparsed.pop("license-file", None)
+    if unparsed:
+        fields = "; ".join(f"unrecognized or malformed field {key!r}" for key in unparsed)
+        raise _Failed(_problem(path, f"invalid metadata: {fields}", _REBUILD, "invalid-metadata"))
+    return raw
+
+
+def _open(path: Path, stack: ExitStack) -> tuple[Opened, RawMetadata]:
+    """Open the archive as PyPI does and read its core metadata (problems raise _Failed)."""
+    opened = open_distribution(path, path.name, stack)
+    try:
+        content = read_core_metadata(opened)
+    except MemberTooLarge as error:
+        content = None
+        opened.problem = opened.problem or f"The core metadata file has {error}"
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError):
+        content = None
+        opened.problem = opened.problem or "None"
+    if content is None:
+        if opened.problem is not None:
+            raise _Failed(
+                _refused(path, Refusal(f"Invalid distribution file. {opened.problem}", "archive"))
+            )
+        if path.name.endswith(".whl"):
+            name, version = path.name.split("-", 2)[:2]
+            target = f"{name}-{version}.dist-info/METADATA"
+            text = f"Wheel '{path.name}' does not contain the required METADATA file: {target}"
+            raise _Failed(_refused(path, Refusal(text, "wheel-metadata")))
+        raise _Failed(
+            _problem(path, "no PKG-INFO file in the sdist", _REBUILD, "invalid-distribution")
+        )
+    return opened, _parse_metadata(path, content)
+
+
+def _check_file(path: Path, opened: Opened, dist: Distribution, *, check: bool) -> list[Problem]:
+    """PyPI's rules on the form we would send, then on the file itself, in PyPI's order."""
+    from trustpub.upload.multipart import form_fields
+
+    fields = sanitize_form(form_fields(dist, attestations=False))
+    if (named := form_name_refusal(dict(fields).get("name", ""))) is not None:
+        return [_refused(path, named)]
+    meta, refusals = check_form_metadata(fields)
+    if meta is None:
+        return [_refused(path, refusal) for refusal in refusals]
+    found = list(refusals)
+    if check and (description := description_refusal(meta)) is not None:
+        found.append(description)
+    if (named := filename_refusal(path.name, dist.filetype)) is not None:
+        found.append(named)
+    if (file_refusal := distribution_refusal(opened, meta, meta.name)) is not None:
+        found.append(file_refusal)
+    return [_refused(path, refusal) for refusal in found]
 
 
 def attestations_for(path: Path) -> tuple[Path, ...]:
@@ -512,36 +411,40 @@ def _check_attestations(path: Path, sidecars: Sequence[Path]) -> list[Problem]:
 def inspect(
     path: Path, *, check: bool = True, readme_cache: dict[tuple[str, str], str | None] | None = None
 ) -> tuple[Distribution | None, list[Problem]]:
-    """Validate one file; the distribution (if readable) and its problems."""
-    cache = {} if readme_cache is None else readme_cache
+    """Validate one file; the distribution (if readable) and its problems.
+
+    The problems are what PyPI would refuse, in PyPI's order, with PyPI's message
+    (:mod:`trustpub.upload.rules`); the first is the one PyPI would answer with.
+    ``readme_cache`` is accepted for compatibility; rendering is cached by the rules.
+    """
+    del readme_cache
     try:
         filetype = _filetype(path)
         size = _check_readable(path)
-        package = _read_package(path, filetype)
+        with ExitStack() as stack:
+            opened, raw = _open(path, stack)
+            if not raw.get("name") or not raw.get("version"):
+                _meta, refusals = check_metadata(raw)
+                return None, [_refused(path, refusal) for refusal in refusals]
+            package = _Package(str(path), None, raw, _python_tag(path.name, filetype), filetype)
+            sidecars = attestations_for(path)
+            dist = Distribution(
+                path=path,
+                filename=path.name,
+                filetype=filetype,
+                name=raw["name"],
+                version=raw["version"],
+                size=size,
+                sha256=package.sha2_digest or "",
+                blake2_256=package.blake2_256_digest or "",
+                attestations=sidecars,
+                pyversion=package.python_version,
+                package=package,
+            )
+            problems = _check_file(path, opened, dist, check=check)
     except _Failed as failed:
         return None, [failed.problem]
-    meta_name = package.metadata["name"]
-    meta_version = package.metadata["version"]
-    problems, _tag = _check_names(path, filetype, meta_name, meta_version)
-    if check:
-        readme = readme_problem(path, package, cache)
-        if readme is not None:
-            problems.append(readme)
-    sidecars = attestations_for(path)
     problems.extend(_check_attestations(path, sidecars))
-    dist = Distribution(
-        path=path,
-        filename=path.name,
-        filetype=filetype,
-        name=meta_name,
-        version=meta_version,
-        size=size,
-        sha256=package.sha2_digest or "",
-        blake2_256=package.blake2_256_digest or "",
-        attestations=sidecars,
-        pyversion=package.python_version,
-        package=package,
-    )
     return dist, problems
 
 
