@@ -661,6 +661,59 @@ def _central_header(handle: IO[bytes]) -> bytes:
     return name
 
 
+class _Records:
+    """The walk over a zip's records, from the first byte to the end of the directory."""
+
+    def __init__(self, handle: IO[bytes], central: dict[str, tuple[int, int]]) -> None:
+        self.handle = handle
+        self.central = central
+        self.local: set[bytes] = set()
+        self.listed: set[bytes] = set()
+
+    def walk(self) -> None:
+        """Raise :class:`_Framing` at the first record PyPI would not accept."""
+        while True:
+            signature = _read_exact(self.handle, 4)
+            if signature == b"PK\x03\x04":
+                self._local()
+            elif signature == b"PK\x01\x02":
+                self._listed()
+            elif signature == b"PK\x05\x06":
+                self._end()
+                return
+            elif signature == b"PK\x06\x06":
+                (size,) = struct.unpack("<Q", _read_exact(self.handle, 8))
+                if size != 44:
+                    raise _Framing("ZIP64 extensible data not allowed")
+                _read_exact(self.handle, 44)
+            elif signature == b"PK\x06\x07":
+                _read_exact(self.handle, 16)
+            else:
+                raise _Framing("Unknown record signature")
+
+    def _local(self) -> None:
+        name = _local_header(self.handle, self.central)
+        if name in self.local:
+            raise _Framing("Duplicate filename in local headers")
+        self.local.add(name)
+
+    def _listed(self) -> None:
+        name = _central_header(self.handle)
+        if name in self.listed:
+            raise _Framing("Duplicate filename in central directory")
+        if name not in self.local:
+            raise _Framing("Missing filename in local headers")
+        self.listed.add(name)
+
+    def _end(self) -> None:
+        on_disk, records, comment = struct.unpack("<xxxxHHxxxxxxxxH", _read_exact(self.handle, 18))
+        if on_disk != records:
+            raise _Framing("Malformed zip file")
+        if records != len(self.listed) and records != 0xFFFF:
+            raise _Framing("Mismatched central directory records")
+        self.handle.seek(comment, os.SEEK_CUR)
+
+
 def zip_framing_problem(archive: zipfile.ZipFile) -> str | None:
     """Whether the local headers and the central directory describe the same files.
 
@@ -674,43 +727,9 @@ def zip_framing_problem(archive: zipfile.ZipFile) -> str | None:
     handle = archive.fp
     if handle is None:
         return "Malformed zip file"
-    local: set[bytes] = set()
-    listed: set[bytes] = set()
     handle.seek(0)
     try:
-        while True:
-            signature = _read_exact(handle, 4)
-            if signature == b"PK\x03\x04":
-                name = _local_header(handle, central)
-                if name in local:
-                    raise _Framing("Duplicate filename in local headers")
-                local.add(name)
-            elif signature == b"PK\x01\x02":
-                name = _central_header(handle)
-                if name in listed:
-                    raise _Framing("Duplicate filename in central directory")
-                if name not in local:
-                    raise _Framing("Missing filename in local headers")
-                listed.add(name)
-            elif signature == b"PK\x05\x06":
-                on_disk, records, comment = struct.unpack(
-                    "<xxxxHHxxxxxxxxH", _read_exact(handle, 18)
-                )
-                if on_disk != records:
-                    raise _Framing("Malformed zip file")
-                if records != len(listed) and records != 0xFFFF:
-                    raise _Framing("Mismatched central directory records")
-                handle.seek(comment, os.SEEK_CUR)
-                break
-            elif signature == b"PK\x06\x06":
-                (size,) = struct.unpack("<Q", _read_exact(handle, 8))
-                if size != 44:
-                    raise _Framing("ZIP64 extensible data not allowed")
-                _read_exact(handle, 44)
-            elif signature == b"PK\x06\x07":
-                _read_exact(handle, 16)
-            else:
-                raise _Framing("Unknown record signature")
+        _Records(handle, central).walk()
     except _Framing as problem:
         return str(problem.args[0])
     end = handle.tell()
