@@ -8,8 +8,9 @@ The flow (PyPI's protocol, as Warehouse serves it):
    token), and the index must be https (plain http only on loopback).
 2. The OIDC token is fetched just before minting (a fresh one per attempt) and
    checked locally before it leaves the machine: a single audience equal to
-   the index's, not expired / not yet valid (30 s leeway, as PyPI), an issuer,
-   and on PyPI/TestPyPI the provider's canonical issuer.
+   the index's, the claims PyPI requires, not expired / not yet valid, an issuer,
+   and on PyPI/TestPyPI the provider's canonical issuer (the rules, PyPI's
+   clock leeway and the client's send margin: :mod:`trustpub.oidc.validity`).
 3. ``POST {index}/_/oidc/mint-token`` with ``{"token": jwt}`` -> a ``pypi-``
    token and its ``expires``. Network errors, 5xx and 429 are retried under
    the one retry policy (:class:`trustpub._http.RetryPolicy`); other 4xx
@@ -54,17 +55,17 @@ from trustpub._http import (
 )
 from trustpub._secret import Secret, scrub_outside
 from trustpub.errors import ExchangeError, IdentityError, NetworkError, TrustpubError
+from trustpub.oidc import validity
 from trustpub.oidc.claims import DecodedToken, decode_unverified
 from trustpub.oidc.diagnostics import explain_audience_failure, explain_mint_error
 from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, Publisher
+from trustpub.oidc.validity import Rule
 from trustpub.providers import Detection
 from trustpub.providers._base import TransientIdentityError
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import RESERVED_AUDIENCES, IndexTarget
 
 TOKEN_USERNAME = "__token__"  # noqa: S105 - the fixed user name of token uploads
-LEEWAY = 30
-"""Seconds of clock skew tolerated on ``exp``/``nbf``/``iat`` (PyPI's leeway)."""
 REFRESH_MARGIN = 300
 """Re-mint when fewer than this many seconds of the upload token remain."""
 DEFAULT_LIFETIME = 900
@@ -317,59 +318,68 @@ class TrustedPublisher:
         return self._target.host in RESERVED_AUDIENCES.values()
 
     def _check_token(self, decoded: DecodedToken, audience: str) -> None:
+        """Refuse, before it is sent, a token that :mod:`trustpub.oidc.validity` says will fail."""
+        broken = validity.client_violations(decoded, audience, self._clock())
+        if broken:
+            raise self._token_error(broken[0], decoded, audience)
+        issuer = decoded.issuer
+        if issuer and self._is_pypi():
+            self._check_issuer(self._detection.provider, issuer)
+
+    def _token_error(
+        self, broken: validity.Violation, decoded: DecodedToken, audience: str
+    ) -> IdentityError:
         provider = self._detection.provider
         aud = decoded.audience
-        if isinstance(aud, list):
-            raise IdentityError(
-                f"the OIDC token has {len(aud)} audiences ({', '.join(aud)}); "
+        unmodified = "use the token your CI provider issues, unmodified"
+        if broken.rule is Rule.AUDIENCE_SEVERAL:
+            several = aud if isinstance(aud, list) else []
+            return IdentityError(
+                f"the OIDC token has {len(several)} audiences ({', '.join(several)}); "
                 "PyPI accepts only a token with one audience",
                 hint=f"request the token for the single audience {audience!r}",
                 anchor="oidc-token-audience",
             )
-        if aud is None:
-            raise IdentityError(
-                "the OIDC token has no audience (aud claim)",
-                hint=f"request the token for audience {audience!r}",
-                anchor="oidc-token-audience",
-            )
-        if aud != audience:
-            raise IdentityError(
+        if broken.rule is Rule.AUDIENCE_WRONG:
+            return IdentityError(
                 f"the OIDC token is for audience {aud!r}, but {self._target.display} "
                 f"expects {audience!r}",
                 hint=_audience_hint(provider, audience),
                 anchor="oidc-token-audience",
             )
-        now = self._clock()
-        expires = decoded.expires_at
-        if expires is None:
-            raise IdentityError(
-                "the OIDC token has no expiry (exp claim), which PyPI requires",
-                hint="use the token your CI provider issues, unmodified",
-                anchor="oidc-token-expired",
+        if broken.rule is Rule.AUDIENCE_MISSING:
+            return IdentityError(
+                "the OIDC token has no audience (aud claim)",
+                hint=f"request the token for audience {audience!r}",
+                anchor="oidc-token-audience",
             )
-        if now > expires + LEEWAY:
-            raise IdentityError(
-                f"the OIDC token expired at {_iso(expires)} ({int(now - expires)} s ago)",
+        if broken.rule is Rule.EXPIRED:
+            expires = decoded.expires_at or 0.0
+            return IdentityError(
+                f"the OIDC token expired at {_iso(expires)} ({broken.seconds} s ago)",
                 hint=_expired_hint(provider),
                 anchor="oidc-token-expired",
             )
-        for claim, value in (("nbf", decoded.not_before), ("iat", decoded.issued_at)):
-            if value is not None and value > now + LEEWAY:
-                raise IdentityError(
-                    f"the OIDC token is not valid before {_iso(value)} ({claim} is "
-                    f"{int(value - now)} s in the future)",
-                    hint="this machine's clock is behind; sync it (NTP) and retry",
-                    anchor="oidc-token-expired",
-                )
-        issuer = decoded.issuer
-        if not issuer:
-            raise IdentityError(
+        if broken.rule is Rule.NOT_YET_VALID:
+            moment = decoded.not_before if broken.claim == "nbf" else decoded.issued_at
+            return IdentityError(
+                f"the OIDC token is not valid before {_iso(moment or 0.0)} ({broken.claim} is "
+                f"{broken.seconds} s in the future)",
+                hint="this machine's clock is behind; sync it (NTP) and retry",
+                anchor="oidc-token-expired",
+            )
+        if broken.claim == "iss":
+            return IdentityError(
                 "the OIDC token has no issuer (iss claim)",
-                hint="use the token your CI provider issues, unmodified",
+                hint=unmodified,
                 anchor="oidc-token-issuer",
             )
-        if self._is_pypi():
-            self._check_issuer(provider, issuer)
+        what = "expiry (exp claim)" if broken.claim == "exp" else "issue time (iat claim)"
+        return IdentityError(
+            f"the OIDC token has no {what}, which PyPI requires",
+            hint=unmodified,
+            anchor="oidc-token-expired",
+        )
 
     def _check_issuer(self, provider: str, issuer: str) -> None:
         known = {p.value: url for p, url in CANONICAL_ISSUERS.items()}
@@ -677,7 +687,6 @@ def _malformed_refusal(
 
 __all__ = [
     "DEFAULT_LIFETIME",
-    "LEEWAY",
     "REFRESH_MARGIN",
     "TOKEN_USERNAME",
     "AudienceError",

@@ -53,10 +53,9 @@ from trustpub.repository import IndexTarget, normalize_name
 if TYPE_CHECKING:
     from trustpub.exchange import TrustedPublisher, UploadCredential
     from trustpub.oidc.claims import DecodedToken
-    from trustpub.oidc.preflight import Finding
     from trustpub.oidc.publishers import Publisher
     from trustpub.oidc.rules import Comparison
-    from trustpub.providers import Detection
+    from trustpub.providers import Detection, Finding
     from trustpub.upload.uploader import Uploader, UploadReport
     from trustpub.upload.validate import Distribution
 
@@ -734,7 +733,7 @@ class Publication:
     ) -> list[Finding]:
         import time
 
-        from trustpub.oidc.preflight import preflight
+        from trustpub.providers import preflight
 
         return preflight(detection.provider, decoded, self.env, audience=audience, now=time.time())
 

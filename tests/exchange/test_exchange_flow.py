@@ -22,6 +22,7 @@ from trustpub.exchange import (
     TrustedPublisher,
     UploadCredential,
 )
+from trustpub.oidc import validity
 from trustpub.oidc.claims import DecodedToken
 from trustpub.oidc.diagnostics import explain_mint_error
 from trustpub.providers import Detection, TransientIdentityError
@@ -745,6 +746,7 @@ def test_mint_redirect_names_the_location_host(
         ),
         ({"exp": None}, "the OIDC token has no expiry (exp claim), which PyPI requires"),
         ({"iss": None}, "the OIDC token has no issuer (iss claim)"),
+        ({"iat": None}, "the OIDC token has no issue time (iat claim), which PyPI requires"),
     ],
 )
 def test_bad_tokens_are_refused_before_they_are_sent(
@@ -765,10 +767,25 @@ def test_bad_tokens_are_refused_before_they_are_sent(
 def test_leeway_of_thirty_seconds(
     tp: TrustedPublisher, httpx_mock: HTTPXMock, source: Source
 ) -> None:
-    source.overrides = {"exp": int(NOW) - 30, "nbf": int(NOW) + 30, "iat": int(NOW) + 30}
+    # PyPI (PyJWT, leeway 30) accepts iat/nbf up to now + 30 and exp while exp > now - 30;
+    # the client keeps SEND_MARGIN (5 s) of that window for the mint request's transit.
+    late = int(NOW) - validity.LEEWAY + validity.SEND_MARGIN + 1
+    source.overrides = {"exp": late, "nbf": int(NOW) + 30, "iat": int(NOW) + 30}
     audience_ok(httpx_mock)
     mint_ok(httpx_mock)
     tp.credential()
+
+
+def test_a_token_pypi_accepts_for_less_than_the_send_margin_is_not_sent(
+    tp: TrustedPublisher, httpx_mock: HTTPXMock, source: Source
+) -> None:
+    # exp = now - 25: PyPI would still accept it for 5 s, no more than the 5 s the client keeps.
+    source.overrides = {"exp": int(NOW) - validity.LEEWAY + validity.SEND_MARGIN}
+    audience_ok(httpx_mock)
+    with pytest.raises(IdentityError) as caught:
+        tp.credential()
+    assert caught.value.message == "the OIDC token expired at 2027-01-15 07:59:35 UTC (25 s ago)"
+    assert [r.method for r in httpx_mock.get_requests()] == ["GET"]
 
 
 def test_pypi_requires_the_providers_canonical_issuer(

@@ -39,12 +39,11 @@ def test_each_entry_has_symptom_cause_fix() -> None:
 
 
 def test_oidc_anchors_are_documented() -> None:
-    preflight_ids = set(
-        re.findall(
-            r'Finding\(\s*"([a-z0-9-]+)"',
-            (SRC / "oidc" / "preflight.py").read_text(encoding="utf-8"),
+    preflight_ids: set[str] = set()
+    for path in (SRC / "providers").glob("*.py"):
+        preflight_ids |= set(
+            re.findall(r'Finding\(\s*"([a-z0-9-]+)"', path.read_text(encoding="utf-8"))
         )
-    )
     upload_anchors = {rule[1] for rule in diagnostics._UPLOAD_RULES}
     audience = {"not-enabled", "no-trusted-publishing", "unexpected-audience-response"}
     wanted = MINT_CODES | preflight_ids | upload_anchors | audience

@@ -18,7 +18,6 @@ KNOWN_LONG = {
     ("upload/validate.py", "_check_names"),
     ("oidc/diagnostics.py", "explain_mint_error"),
     ("oidc/diagnostics.py", "_publisher_causes"),
-    ("oidc/preflight.py", "_github_findings"),
     ("cli/claims.py", "claims"),
 }
 

@@ -40,9 +40,9 @@ from trustpub.oidc.diagnostics import (
     publisher_links,
     resolve_provider,
 )
-from trustpub.oidc.preflight import Finding, preflight
 from trustpub.oidc.publishers import Provider, Publisher, load_declared_publisher, parse_expect
 from trustpub.oidc.rules import MATCHED_CLAIMS, Comparison, compare
+from trustpub.providers import Finding, preflight
 from trustpub.repository import RESERVED_AUDIENCES, IndexTarget, resolve_repository
 
 if TYPE_CHECKING:

@@ -6,6 +6,11 @@
 * :mod:`trustpub.oidc.rules`: Warehouse's matching algorithm (:func:`find_publisher`, used by
   the sandbox) and the client's per-field explanation (:func:`compare`); they share every
   per-provider check.
+* :mod:`trustpub.oidc.validity`: the one set of token-validity rules (required claims, audience,
+  expiry and not-before with PyPI's leeway, the client's send margin), used by the exchange,
+  preflight, diagnostics and the sandbox's verifier.
 * :mod:`trustpub.oidc.diagnostics`: explanations for mint, audience and upload refusals.
-* :mod:`trustpub.oidc.preflight`: offline findings about the CI environment and the token.
+
+Preflight findings (what a CI job or a token will get refused for) are worded by each provider
+module; :func:`trustpub.providers.preflight` gathers them.
 """

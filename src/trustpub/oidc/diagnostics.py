@@ -13,13 +13,14 @@ and the index's own words.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from trustpub._secret import redact_token_shapes
+from trustpub.oidc import validity
 from trustpub.oidc.claims import DecodedToken, claim_text
 from trustpub.oidc.publishers import (
     CANONICAL_ISSUERS,
@@ -36,17 +37,16 @@ DEBUG_LABEL = "for debugging only, do not copy into configuration blindly"
 
 MISSING = "MISSING"
 
+TRIGGER_FIX = "publish from a push of a tag, a published release or workflow_dispatch"
+EMAIL_FIX = "request the identity token with its email (format=full / includeEmail=true)"
+BUILDER_FIX = "publish through ActiveState's pypi_publisher build step"
+"""Fixes for claims PyPI refuses (GitHub's trigger, Google's email, ActiveState's builder).
+
+Said by these explanations and, word for word, by the providers' preflight findings
+(``providers/github.py``, ``google.py``, ``activestate.py`` import them: ``oidc/`` may not
+import ``providers/``)."""
+
 INDEX_HOSTS = {"pypi": "https://pypi.org", "testpypi": "https://test.pypi.org"}
-
-
-_TOKEN_SHAPED = re.compile(
-    r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*|pypi-[A-Za-z0-9_-]{16,}"
-)
-
-
-def redact(text: str) -> str:
-    """Replace anything shaped like a JWT or a ``pypi-`` token in index-supplied text."""
-    return _TOKEN_SHAPED.sub("***", text)
 
 
 @dataclass(frozen=True)
@@ -335,7 +335,7 @@ def _publisher_causes(
     if reason == PULL_REQUEST_TARGET:
         return (
             ["the workflow was triggered by pull_request_target, which PyPI refuses"],
-            "publish from a push of a tag, a published release or workflow_dispatch",
+            TRIGGER_FIX,
         )
     if reason.startswith("The job_workflow_ref claim does not match"):
         return (
@@ -373,12 +373,12 @@ def _publisher_causes(
     if reason == "Check failed for required claim 'email_verified'":
         return (
             ["the Google token's email is not verified (email_verified is not true)"],
-            "request the identity token with its email (format=full / includeEmail=true)",
+            EMAIL_FIX,
         )
     if reason == "Check failed for required claim 'builder'":
         return (
             ["the ActiveState token was not issued to the pypi-publisher builder"],
-            "publish through ActiveState's pypi_publisher build step",
+            BUILDER_FIX,
         )
     if reason != NOT_FOUND:
         return (
@@ -435,7 +435,7 @@ def explain_mint_error(
 ) -> Explanation:
     """Explain one ``/_/oidc/mint-token`` error (``code`` and ``description`` as sent)."""
     kind = resolve_provider(provider, token)
-    description = redact(description)
+    description = redact_token_shapes(description)
     first_line = description.strip().splitlines()[0] if description.strip() else ""
     answer = f"{target_display} answered: {code}: {first_line}".rstrip(": ")
     extra_description = [f"  {line}" for line in description.strip().splitlines()[1:]]
@@ -541,13 +541,13 @@ def _token_causes(token: DecodedToken | None, audience: str | None, now: float) 
                 f"the token's audience is {aud!r} but the index expects {audience!r} "
                 "(e.g. a pypi token sent to TestPyPI)"
             )
-        exp = token.expires_at
-        if exp is not None and exp < now:
-            causes.append(f"the token expired {int(now - exp)} s ago")
-        for name, value in (("iat", token.issued_at), ("nbf", token.not_before)):
-            if value is not None and value > now + 30:
+        for broken in validity.time_violations(token, now):  # PyPI's rule, PyPI's leeway
+            if broken.rule is validity.Rule.EXPIRED:
+                causes.append(f"the token expired {broken.seconds} s ago")
+            else:
                 causes.append(
-                    f"the token's {name} is {int(value - now)} s in the future: a clock is wrong"
+                    f"the token's {broken.claim} is {broken.seconds} s in the future: "
+                    "a clock is wrong"
                 )
     causes.append("the signature or issuer keys could not be verified by the index")
     return causes
@@ -609,7 +609,7 @@ def _payload_parts(
 
 def explain_audience_failure(status: int, body: str, target_display: str) -> Explanation:
     """Explain a failed ``GET /_/oidc/audience`` (403 disabled, 404 unsupported, non-JSON)."""
-    body = redact(body)
+    body = redact_token_shapes(body)
     message_text = _json_message(body)
     if status == 403:
         return Explanation(
@@ -759,7 +759,7 @@ def explain_upload_refusal(
     status: int, message: str, *, trusted: bool, project: str
 ) -> Explanation | None:
     """Explain a refused upload when the index's message is recognised, else None."""
-    message = redact(message)
+    message = redact_token_shapes(message)
     for marker, anchor, cause, fix in _UPLOAD_RULES:
         if marker in message:
             details = [f"index said: HTTP {status} {message}", f"Likely cause: {cause}"]
@@ -780,9 +780,12 @@ def explain_upload_refusal(
 
 
 __all__ = [
+    "BUILDER_FIX",
     "DEBUG_LABEL",
+    "EMAIL_FIX",
     "MISSING",
     "PENDING_NOTE",
+    "TRIGGER_FIX",
     "Explanation",
     "FormField",
     "PublisherForm",
@@ -795,6 +798,5 @@ __all__ = [
     "publisher_form",
     "publisher_links",
     "publisher_to_configure",
-    "redact",
     "resolve_provider",
 ]

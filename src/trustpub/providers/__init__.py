@@ -8,23 +8,29 @@ contacted and :func:`detect` returns None.
 
 Each provider follows one contract: ``None`` = not here, a
 :class:`Detection` = here, :class:`~trustpub.errors.IdentityError` = here but
-broken (with the fix in the hint).
+broken (with the fix in the hint). Each provider module also words its own
+preflight findings (``findings()``); :func:`preflight` gathers them with the
+token checks every provider shares.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 
-from trustpub.providers import activestate, github, gitlab, google
+from trustpub.oidc.claims import DecodedToken
+from trustpub.oidc.publishers import Provider, provider_for_issuer
+from trustpub.providers import _token, activestate, github, gitlab, google
 from trustpub.providers import env as env_provider
 from trustpub.providers._base import (
     Detection,
-    Provider,
+    Finding,
+    Severity,
     TransientIdentityError,
+    env_true,
     logger,
 )
-from trustpub.providers._preflight import Finding, preflight
 
 PROVIDER_NAMES = ("env", "github", "gitlab", "activestate", "google")
 """Every ``Detection.provider`` value, in detection order."""
@@ -62,11 +68,61 @@ def detect(
     return None
 
 
+def _token_provider(provider: str | None, token: DecodedToken | None) -> Provider | None:
+    """The PyPI provider whose rules apply: the detection's, else the token's issuer."""
+    if provider in {p.value for p in Provider}:
+        return Provider(str(provider))
+    if token is None:
+        return None
+    kind = provider_for_issuer(token.issuer)
+    if kind is None and token.claims.get("project_path") and token.claims.get("ci_config_ref_uri"):
+        return Provider.GITLAB  # a self-managed GitLab instance
+    return kind
+
+
+_ORDER: dict[Severity, int] = {"blocker": 0, "warning": 1, "info": 2}
+
+
+def preflight(
+    provider: str | None,
+    token: DecodedToken | None,
+    env: Mapping[str, str],
+    *,
+    audience: str | None,
+    now: float | None = None,
+) -> list[Finding]:
+    """Offline checks of the CI environment and the token, blockers first.
+
+    ``provider`` is a detection name (``github``, ``gitlab``, ``google``,
+    ``activestate``, ``env``) or None; for ``env`` or None the token's issuer
+    decides which provider's findings apply. ``audience`` is what the index
+    expects (None: not known yet). Each provider module words its own findings;
+    the token's issuer, audience and validity window are judged by
+    :mod:`trustpub.oidc.validity` for every provider alike.
+    """
+    moment = time.time() if now is None else now
+    kind = _token_provider(provider, token)
+    findings: list[Finding] = []
+    if kind is Provider.GITHUB or (kind is None and env_true(env, "GITHUB_ACTIONS")):
+        findings.extend(github.findings(token, env))
+    if kind is Provider.GITLAB or (kind is None and token is None and env_true(env, "GITLAB_CI")):
+        findings.extend(gitlab.findings(token, env, audience))
+    if kind is Provider.GOOGLE:
+        findings.extend(google.findings(token))
+    if kind is Provider.ACTIVESTATE:
+        findings.extend(activestate.findings(token))
+    if token is not None:
+        findings.extend(_token.issuer_findings(token, kind, audience))
+        findings.extend(_token.audience_findings(token, audience))
+        findings.extend(_token.timing_findings(token, moment))
+    return sorted(findings, key=lambda f: _ORDER[f.severity])
+
+
 __all__ = [
     "PROVIDER_NAMES",
     "Detection",
     "Finding",
-    "Provider",
+    "Severity",
     "TransientIdentityError",
     "detect",
     "preflight",

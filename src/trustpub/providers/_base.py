@@ -1,4 +1,4 @@
-"""What every identity provider shares: the detection record, the protocol, HTTP helpers.
+"""What every identity provider shares: the detection record, the finding, HTTP helpers.
 
 Contract (kept by every module in this package):
 
@@ -20,7 +20,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -64,13 +64,27 @@ class Detection:
         return self.fetcher(audience, client)
 
 
-class Provider(Protocol):
-    """One CI system or cloud."""
+Severity = Literal["blocker", "warning", "info"]
 
-    name: str
 
-    def detect(self, env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
-        """``None`` = not here; ``Detection`` = here; ``IdentityError`` = here but broken."""
+@dataclass(frozen=True)
+class Finding:
+    """One preflight result: a ``blocker`` stops publishing, a ``warning`` is risky, ``info`` advice."""
+
+    id: str
+    """The troubleshooting anchor (``docs/troubleshooting.md``)."""
+    severity: Severity
+    message: str
+    fix: str
+
+    @property
+    def blocks(self) -> bool:
+        """Whether this finding stops publishing."""
+        return self.severity == "blocker"
+
+    def __str__(self) -> str:
+        text = f"{self.severity}: {self.message}"
+        return f"{text} (fix: {self.fix})" if self.fix else text
 
 
 def env_true(env: Mapping[str, str], name: str) -> bool:
@@ -134,7 +148,8 @@ def with_client(
 __all__ = [
     "TOKEN_REDIRECT_ANCHOR",
     "Detection",
-    "Provider",
+    "Finding",
+    "Severity",
     "TokenFetcher",
     "TransientIdentityError",
     "check_credential_url",

@@ -33,7 +33,10 @@ from collections.abc import Mapping
 import httpx
 
 from trustpub._secret import Secret
-from trustpub.providers._base import Detection, logger
+from trustpub.oidc.claims import DecodedToken, claim_text
+from trustpub.oidc.diagnostics import BUILDER_FIX
+from trustpub.oidc.rules import ACTIVESTATE_BUILDER
+from trustpub.providers._base import Detection, Finding, logger
 
 NAME = "activestate"
 
@@ -61,4 +64,22 @@ def detect(env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
     )
 
 
-__all__ = ["NAME", "TOKEN_ENV", "detect"]
+def findings(token: DecodedToken | None) -> list[Finding]:
+    """Preflight for an ActiveState token: PyPI requires the ``pypi-publisher`` builder."""
+    if token is None:
+        return []
+    builder = token.claims.get("builder")
+    if builder == ACTIVESTATE_BUILDER:
+        return []
+    return [
+        Finding(
+            "activestate-builder",
+            "blocker",
+            f"the token's builder is {claim_text(builder) or 'missing'}, PyPI requires "
+            f"{ACTIVESTATE_BUILDER}",
+            BUILDER_FIX,
+        )
+    ]
+
+
+__all__ = ["NAME", "TOKEN_ENV", "detect", "findings"]

@@ -31,9 +31,12 @@ import httpx
 from trustpub._http import body_excerpt, redirect_refused, retryable_status
 from trustpub._secret import Secret
 from trustpub.errors import IdentityError
+from trustpub.oidc.claims import DecodedToken, claim_text
+from trustpub.oidc.diagnostics import TRIGGER_FIX
 from trustpub.providers._base import (
     TOKEN_REDIRECT_ANCHOR,
     Detection,
+    Finding,
     TransientIdentityError,
     check_credential_url,
     env_true,
@@ -81,9 +84,13 @@ def with_audience(url: str, audience: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
 
 
-def is_fork_pull_request(env: Mapping[str, str]) -> bool:
-    """Whether this job runs for a ``pull_request`` event from a fork (GITHUB_EVENT_PATH JSON)."""
-    if env.get("GITHUB_EVENT_NAME") != "pull_request":
+def is_fork_pull_request(env: Mapping[str, str], event_name: str | None = None) -> bool:
+    """Whether this job runs for a ``pull_request`` event from a fork (GITHUB_EVENT_PATH JSON).
+
+    ``event_name`` (the token's ``event_name`` claim, when there is a token) wins over
+    ``GITHUB_EVENT_NAME``. The one fork check: detection and preflight both use it.
+    """
+    if (event_name or env.get("GITHUB_EVENT_NAME")) != "pull_request":
         return False
     path = env.get("GITHUB_EVENT_PATH")
     if not path:
@@ -97,6 +104,31 @@ def is_fork_pull_request(env: Mapping[str, str]) -> bool:
         return event["pull_request"]["head"]["repo"]["fork"] is True
     except (KeyError, TypeError):
         return False
+
+
+def no_token_error(env: Mapping[str, str], event_name: str | None = None) -> IdentityError | None:
+    """Why this GitHub Actions job cannot request an OIDC token, or None when it can.
+
+    The one text for the cause: :func:`detect` raises it, preflight reports it as a finding.
+    """
+    missing = [name for name in (REQUEST_URL_ENV, REQUEST_TOKEN_ENV) if not env.get(name)]
+    if not missing:
+        return None
+    logger.debug("github: %s unset", " and ".join(missing))
+    details = [f"missing: {', '.join(missing)}"]
+    if is_fork_pull_request(env, event_name):
+        return IdentityError(
+            "this GitHub Actions job runs for a pull request from a fork, which gets no OIDC token",
+            hint=_FORK_HINT,
+            details=details,
+            anchor="github-fork-pull-request",
+        )
+    return IdentityError(
+        "this GitHub Actions job cannot request an OIDC token: missing id-token: write",
+        hint=_PERMISSION_HINT,
+        details=details,
+        anchor="github-missing-id-token-permission",
+    )
 
 
 def describe(env: Mapping[str, str]) -> str:
@@ -113,22 +145,9 @@ def detect(env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
     if not env_true(env, "GITHUB_ACTIONS"):
         logger.debug("github: GITHUB_ACTIONS is not 'true'; not GitHub Actions")
         return None
-    missing = [name for name in (REQUEST_URL_ENV, REQUEST_TOKEN_ENV) if not env.get(name)]
-    if missing:
-        logger.debug("github: %s unset", " and ".join(missing))
-        if is_fork_pull_request(env):
-            raise IdentityError(
-                "this GitHub Actions job runs for a pull request from a fork, which gets no OIDC token",
-                hint=_FORK_HINT,
-                details=[f"missing: {', '.join(missing)}"],
-                anchor="github-fork-pull-request",
-            )
-        raise IdentityError(
-            "this GitHub Actions job cannot request an OIDC token: missing id-token: write",
-            hint=_PERMISSION_HINT,
-            details=[f"missing: {', '.join(missing)}"],
-            anchor="github-missing-id-token-permission",
-        )
+    error = no_token_error(env)
+    if error is not None:
+        raise error
     snapshot = {name: env[name] for name in (REQUEST_URL_ENV, REQUEST_TOKEN_ENV)}
     request_token = Secret(snapshot[REQUEST_TOKEN_ENV])
     request_url = snapshot[REQUEST_URL_ENV]
@@ -138,6 +157,106 @@ def detect(env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
         return with_client(client, lambda c: _fetch(c, request_url, request_token, audience))
 
     return Detection(provider=NAME, description=describe(env), fetcher=fetch)
+
+
+def findings(token: DecodedToken | None, env: Mapping[str, str]) -> list[Finding]:
+    """Preflight for a GitHub Actions job: the token request, the trigger, the job's shape."""
+    found: list[Finding] = []
+    event_name = env.get("GITHUB_EVENT_NAME", "")
+    if token is not None and isinstance(token.claims.get("event_name"), str):
+        event_name = str(token.claims["event_name"])
+    if token is None and env_true(env, "GITHUB_ACTIONS"):
+        error = no_token_error(env, event_name)
+        if error is not None:
+            found.append(Finding(error.anchor or "", "blocker", error.message, error.hint))
+    if event_name == "pull_request_target":
+        found.append(
+            Finding(
+                "github-pull-request-target",
+                "blocker",
+                "the workflow was triggered by pull_request_target, which PyPI refuses",
+                TRIGGER_FIX,
+            )
+        )
+    elif event_name == "workflow_run":
+        found.append(
+            Finding(
+                "github-workflow-run",
+                "warning",
+                "the workflow was triggered by workflow_run: it runs with the base repository's "
+                "rights on behalf of another workflow (possibly a fork's)",
+                "publish from the release workflow itself (tag push, release, workflow_dispatch)",
+            )
+        )
+    if token is not None:
+        found.extend(_token_findings(token))
+    return found
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    path, _, at = ref.partition("@")
+    return path, at
+
+
+def _reusable_workflow(token: DecodedToken) -> Finding | None:
+    claims = token.claims
+    job_ref = claims.get("job_workflow_ref")
+    workflow_ref = claims.get("workflow_ref")
+    if not isinstance(job_ref, str) or not isinstance(workflow_ref, str) or job_ref == workflow_ref:
+        return None
+    repository = claims.get("repository")
+    called_path, called_at = _split_ref(job_ref)
+    same_repo = isinstance(repository, str) and called_path.lower().startswith(
+        repository.lower() + "/.github/workflows/"
+    )
+    same_ref = called_at in {claims.get("ref"), claims.get("sha")}
+    called_file = called_path.rsplit("/", 1)[-1]
+    if same_repo and same_ref:
+        caller = _split_ref(workflow_ref)[0].rsplit("/", 1)[-1]
+        return Finding(
+            "github-reusable-workflow",
+            "warning",
+            f"the token was requested inside a reusable workflow ({called_file}); PyPI "
+            f"matches the CALLED workflow file, not the caller ({caller})",
+            f"configure the publisher with workflow '{called_file}' (reusable workflows "
+            "are not officially supported by PyPI), or publish from the caller itself",
+        )
+    where = "another repository" if not same_repo else "another ref"
+    return Finding(
+        "github-reusable-workflow",
+        "blocker",
+        f"the token was requested inside a reusable workflow from {where} "
+        f"({claim_text(job_ref)}); PyPI cannot match it",
+        "move the publishing job into a workflow file of this repository "
+        "(reusable workflows from other repositories or refs never match)",
+    )
+
+
+def _token_findings(token: DecodedToken) -> list[Finding]:
+    found: list[Finding] = []
+    reusable = _reusable_workflow(token)
+    if reusable is not None:
+        found.append(reusable)
+    if not token.claims.get("environment"):
+        found.append(
+            Finding(
+                "no-environment",
+                "info",
+                "the publishing job runs in no deployment environment",
+                "use a protected environment (e.g. `environment: pypi` with required reviewers "
+                "or tag rules) and name it in the publisher",
+            )
+        )
+    if token.claims.get("runner_environment") == "self-hosted":
+        found.append(
+            Finding(
+                "self-hosted-runner",
+                "warning",
+                "the job runs on a self-hosted runner, which other jobs may share or persist",
+                "publish from a GitHub-hosted (ephemeral) runner",
+            )
+        )
+    return found
 
 
 _FAIL_HINT = (
@@ -207,6 +326,8 @@ __all__ = [
     "REQUEST_URL_ENV",
     "describe",
     "detect",
+    "findings",
     "is_fork_pull_request",
+    "no_token_error",
     "with_audience",
 ]

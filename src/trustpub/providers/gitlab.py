@@ -21,17 +21,20 @@ from collections.abc import Mapping
 
 import httpx
 
+from trustpub import _gitlab
 from trustpub._gitlab import token_env_name
 from trustpub._secret import Secret
 from trustpub.errors import IdentityError
-from trustpub.providers._base import Detection, env_true, logger
+from trustpub.oidc.claims import DecodedToken
+from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, is_sandbox_issuer
+from trustpub.providers._base import Detection, Finding, env_true, logger
 
 NAME = "gitlab"
 
 
 def id_tokens_yaml(audience: str) -> str:
-    """The ``id_tokens:`` block a publishing job needs for ``audience``."""
-    return f"publish:\n  id_tokens:\n    {token_env_name(audience)}:\n      aud: {audience}"
+    """The ``id_tokens:`` block, under a ``publish:`` job, that a job needs for ``audience``."""
+    return _gitlab.id_tokens_yaml(audience, job="publish")
 
 
 def describe(env: Mapping[str, str]) -> str:
@@ -62,9 +65,22 @@ def _fetch(snapshot: Mapping[str, str], audience: str) -> Secret:
     if value:
         logger.debug("gitlab: using %s", name)
         return Secret(value)
-    others = sorted(other for other, text in snapshot.items() if other != name and text.strip())
+    raise no_token_error(snapshot, audience)
+
+
+def no_token_error(env: Mapping[str, str], audience: str) -> IdentityError:
+    """The job has no ID token for ``audience``: the one text, with the ``id_tokens:`` fix.
+
+    Fetching raises it; preflight reports it as a finding.
+    """
+    name = token_env_name(audience)
+    others = sorted(
+        other
+        for other, text in env.items()
+        if other.endswith("_ID_TOKEN") and other != name and text.strip()
+    )
     details = [f"this job has ID tokens in: {', '.join(others)}"] if others else []
-    raise IdentityError(
+    return IdentityError(
         f"this GitLab CI/CD job has no ID token for audience {audience!r} ({name} is not set)",
         hint="add an id_tokens entry to the publishing job in .gitlab-ci.yml:\n"
         + id_tokens_yaml(audience),
@@ -73,4 +89,73 @@ def _fetch(snapshot: Mapping[str, str], audience: str) -> Secret:
     )
 
 
-__all__ = ["NAME", "describe", "detect", "id_tokens_yaml", "token_env_name"]
+def findings(
+    token: DecodedToken | None, env: Mapping[str, str], audience: str | None
+) -> list[Finding]:
+    """Preflight for a GitLab CI/CD job: the ID token variable, the instance, the job's shape."""
+    found: list[Finding] = []
+    aud = audience or "pypi"
+    if token is None and env_true(env, "GITLAB_CI") and not env.get(token_env_name(aud)):
+        error = no_token_error(env, aud)
+        found.append(Finding(error.anchor or "", "blocker", error.message, error.hint))
+    issuer = token.issuer if token is not None else env.get("CI_SERVER_URL")
+    canonical = CANONICAL_ISSUERS[Provider.GITLAB]
+    if issuer and issuer.rstrip("/") != canonical and not is_sandbox_issuer(issuer):
+        found.append(
+            Finding(
+                "gitlab-self-managed",
+                "warning",
+                f"the GitLab instance is {issuer}, not gitlab.com: PyPI accepts it only after "
+                "registering it for a PyPI organization (beta)",
+                "publish from gitlab.com, or have the instance onboarded for your PyPI "
+                "organization (otherwise: 'unknown trusted publishing issuer')",
+            )
+        )
+    if token is not None:
+        found.extend(_token_findings(token))
+    return found
+
+
+def _token_findings(token: DecodedToken) -> list[Finding]:
+    claims = token.claims
+    found: list[Finding] = []
+    if not claims.get("environment"):
+        found.append(
+            Finding(
+                "no-environment",
+                "info",
+                "the publishing job runs in no environment",
+                "use a protected environment (`environment: pypi`) and name it in the publisher",
+            )
+        )
+    if claims.get("runner_environment") == "self-hosted":
+        found.append(
+            Finding(
+                "self-hosted-runner",
+                "warning",
+                "the job runs on a self-hosted runner",
+                "publish from a GitLab-hosted runner",
+            )
+        )
+    if claims.get("ci_config_ref_uri") in (None, ""):
+        found.append(
+            Finding(
+                "gitlab-external-config",
+                "blocker",
+                "the token has no ci_config_ref_uri: the pipeline configuration lives in "
+                "another project",
+                "keep the top-level pipeline file in this project; PyPI matches it by path",
+            )
+        )
+    return found
+
+
+__all__ = [
+    "NAME",
+    "describe",
+    "detect",
+    "findings",
+    "id_tokens_yaml",
+    "no_token_error",
+    "token_env_name",
+]

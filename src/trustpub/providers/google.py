@@ -41,9 +41,12 @@ import httpx
 from trustpub._http import body_excerpt, make_client, redirect_refused, retryable_status
 from trustpub._secret import Secret
 from trustpub.errors import IdentityError
+from trustpub.oidc.claims import DecodedToken, claim_text
+from trustpub.oidc.diagnostics import EMAIL_FIX
 from trustpub.providers._base import (
     TOKEN_REDIRECT_ANCHOR,
     Detection,
+    Finding,
     TransientIdentityError,
     check_credential_url,
     logger,
@@ -277,13 +280,57 @@ def _access_token(host: str) -> Secret:
     return Secret(value)
 
 
+GOOGLE_DEFAULT_ACCOUNTS = ("-compute@developer.gserviceaccount.com", "@appspot.gserviceaccount.com")
+"""Suffixes of the default service accounts every service of a project shares."""
+
+
+def findings(token: DecodedToken | None) -> list[Finding]:
+    """Preflight for a Google token: PyPI needs a verified email; a default account is risky."""
+    if token is None:
+        return []
+    found: list[Finding] = []
+    email = token.claims.get("email")
+    if not isinstance(email, str) or not email:
+        found.append(
+            Finding(
+                "google-no-email",
+                "blocker",
+                "the Google token carries no email claim",
+                "request the identity token with format=full (metadata server) or "
+                "includeEmail=true (generateIdToken)",
+            )
+        )
+    elif email.endswith(GOOGLE_DEFAULT_ACCOUNTS):
+        found.append(
+            Finding(
+                "google-default-service-account",
+                "warning",
+                f"{email} is a default service account, shared by every service in the project",
+                "create a dedicated service account for publishing and use it here",
+            )
+        )
+    verified = token.claims.get("email_verified")
+    if isinstance(email, str) and email and verified is not True:
+        found.append(
+            Finding(
+                "google-email-unverified",
+                "blocker",
+                f"email_verified is {claim_text(verified) or 'missing'}; PyPI requires JSON true",
+                EMAIL_FIX,
+            )
+        )
+    return found
+
+
 __all__ = [
     "DEFAULT_IAM_URL",
     "DEFAULT_METADATA_HOST",
     "DMI_PRODUCT_NAME",
+    "GOOGLE_DEFAULT_ACCOUNTS",
     "IAM_URL_ENV",
     "NAME",
     "SERVICE_ACCOUNT_ENV",
     "detect",
+    "findings",
     "metadata_host",
 ]

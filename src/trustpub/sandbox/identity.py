@@ -43,16 +43,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trustpub.oidc import validity
+from trustpub.providers.activestate import TOKEN_ENV as ACTIVESTATE_TOKEN_ENV
 from trustpub.sandbox import jobs as jobs_module
 from trustpub.sandbox.jobs import PROVIDERS, Job, JobError, JobStore
 
 if TYPE_CHECKING:
     from trustpub.sandbox.context import SandboxContext
 
-LEEWAY = 30
-"""Seconds of clock skew allowed on ``exp`` and on a future ``iat``/``nbf`` (as PyPI)."""
-REQUIRED_CLAIMS = ("iss", "iat", "exp", "aud")
-"""Claims PyPI requires in every token."""
 
 _JWKS_PATHS = {
     "github": "/.well-known/jwks",
@@ -61,14 +59,6 @@ _JWKS_PATHS = {
     "activestate": "/jwks",
 }
 """Where each real provider publishes its keys, relative to the issuer."""
-
-
-def _activestate_token_env() -> str:
-    try:
-        from trustpub.providers.activestate import TOKEN_ENV
-    except ImportError:  # pragma: no cover - the providers package is part of trustpub
-        return "ACTIVESTATE_OIDC_TOKEN"
-    return TOKEN_ENV
 
 
 class InvalidToken(Exception):
@@ -200,7 +190,7 @@ class IdentityProviders:
         self._keys: dict[str, SigningKey] = {}
         self._lock = threading.Lock()
         self.jobs = JobStore(ctx.state_dir)
-        self.activestate_token_env = _activestate_token_env()
+        self.activestate_token_env = ACTIVESTATE_TOKEN_ENV
 
     # ----------------------------------------------------------------- issuers and keys
 
@@ -277,8 +267,8 @@ class IdentityProviders:
 
         RS256 with the provider's key by ``kid``; ``iss`` exact; ``aud`` a single
         string equal to ``audience``; ``iss/iat/exp/aud`` required; ``nbf`` checked
-        if present; 30 s leeway on ``exp`` and on a future ``iat``/``nbf``, against
-        the sandbox's clock.
+        if present; PyPI's leeway on ``exp`` and on a future ``iat``/``nbf``
+        (:mod:`trustpub.oidc.validity`, no client margin), against the sandbox's clock.
         """
         if provider not in PROVIDERS:
             raise InvalidToken("unknown provider")
@@ -299,7 +289,7 @@ class IdentityProviders:
                 audience=audience,
                 issuer=self.issuer_url(provider),
                 options={
-                    "require": list(REQUIRED_CLAIMS),
+                    "require": list(validity.REQUIRED_CLAIMS),
                     "strict_aud": True,
                     # Times are checked below against the sandbox's clock.
                     "verify_exp": False,
@@ -310,11 +300,11 @@ class IdentityProviders:
         except jwt.PyJWTError as error:
             raise InvalidToken(type(error).__name__) from None
         now = self._ctx.clock()
-        if _number(claims, "exp") <= now - LEEWAY:
+        if validity.is_expired(_number(claims, "exp"), now):
             raise InvalidToken("expired")
-        if _number(claims, "iat") > now + LEEWAY:
+        if validity.is_premature(_number(claims, "iat"), now):
             raise InvalidToken("issued in the future")
-        if "nbf" in claims and _number(claims, "nbf") > now + LEEWAY:
+        if "nbf" in claims and validity.is_premature(_number(claims, "nbf"), now):
             raise InvalidToken("not yet valid")
         return claims
 
@@ -582,4 +572,4 @@ class _MetadataFlavor:
         await self.app(scope, receive, send_with_header)
 
 
-__all__ = ["LEEWAY", "REQUIRED_CLAIMS", "IdentityProviders", "InvalidToken", "SigningKey"]
+__all__ = ["IdentityProviders", "InvalidToken", "SigningKey"]

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from trustpub.oidc import validity
 from trustpub.oidc.publishers import Publisher
 from trustpub.oidc.rules import Lookup, find_publisher
 from trustpub.sandbox.config import SandboxSettings
@@ -26,6 +27,9 @@ from trustpub.sandbox.identity import InvalidToken
 from trustpub.sandbox.responses import credential_kind, error_response, note_credential
 from trustpub.sandbox.state import IndexState, PublisherEntry, TokenRecord
 from trustpub.upload.rules import PROJECT_NAME
+
+_JTI_KEPT = validity.LEEWAY + validity.JTI_MARGIN
+"""A used ``jti`` is remembered this long past ``exp`` (Warehouse's ``store_jwt_identifier``)."""
 
 INVALID_AUTH = (
     "Invalid or non-existent authentication information. "
@@ -222,7 +226,7 @@ class OidcEndpoints:
             if isinstance(jti, str) and jti:
                 key = f"{identity.issuer_url(provider)}/{jti}"
                 exp = claims.get("exp")
-                expires = (float(exp) if isinstance(exp, (int, float)) else now) + 35
+                expires = (float(exp) if isinstance(exp, (int, float)) else now) + _JTI_KEPT
                 if not self.state.claim_jti(key, expires, now):
                     raise MintRefusal("invalid-reuse-token", "invalid token: already used")
             expires_at = int(now) + self.ctx.token_lifetime

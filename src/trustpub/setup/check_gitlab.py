@@ -14,8 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trustpub._gitlab import token_env_name
-from trustpub.oidc.preflight import gitlab_id_tokens_yaml
+from trustpub._gitlab import id_tokens_yaml, token_env_name
 from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, Publisher
 from trustpub.setup.commands import Publish, expected_publisher, is_build, publish_in_script
 from trustpub.setup.findings import Finding
@@ -165,7 +164,7 @@ def _token_findings(job: _Job, publish: Publish, script: str) -> Iterator[Findin
         declared = ", ".join(f"{n} (aud {'/'.join(sorted(a)) or '?'})" for n, a in tokens.items())
         message = f"job '{job.name}' publishes to {audience} but declares no ID token for "
         message += f"audience '{audience}'" + (f"; it declares {declared}" if declared else "")
-        yield job.finding("gitlab-id-tokens", "id_tokens", message, gitlab_id_tokens_yaml(audience))
+        yield job.finding("gitlab-id-tokens", "id_tokens", message, id_tokens_yaml(audience))
         return
     if wanted not in holders and wanted not in script:
         yield job.finding(
@@ -173,7 +172,7 @@ def _token_findings(job: _Job, publish: Publish, script: str) -> Iterator[Findin
             "id_tokens",
             f"job '{job.name}' holds the '{audience}' ID token in {holders[0]}; "
             f"publishing clients read {wanted}",
-            gitlab_id_tokens_yaml(audience),
+            id_tokens_yaml(audience),
         )
 
 
@@ -222,7 +221,7 @@ def _attestation_findings(
             "attestations-no-sigstore-token",
             "id_tokens",
             f"job '{job.name}' has no ID token for audience '{SIGSTORE_AUDIENCE}' to sign with",
-            gitlab_id_tokens_yaml(SIGSTORE_AUDIENCE),
+            id_tokens_yaml(SIGSTORE_AUDIENCE),
         )
 
 
