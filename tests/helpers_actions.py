@@ -365,6 +365,13 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _yaml_text(value: Any) -> str:
+    """A YAML value as the runner passes it on: booleans as ``true``/``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _bash(
     script: str, *, env: Mapping[str, str], cwd: Path, timeout: float
 ) -> subprocess.CompletedProcess[str]:
@@ -454,7 +461,7 @@ def run_action(
             continue
         step_env = {**job_env, **exported}
         for key, value in (step.get("env") or {}).items():
-            step_env[str(key)] = interpolate(str(value), contexts)
+            step_env[str(key)] = interpolate(_yaml_text(value), contexts)
         if path_additions:
             step_env["PATH"] = os.pathsep.join(
                 [*reversed(path_additions), step_env.get("PATH", "")]
@@ -465,7 +472,7 @@ def run_action(
             if target not in replacements:
                 raise HarnessError(f"no stand-in declared for `uses: {step['uses']}`")
             with_inputs = {
-                str(key): interpolate(str(value), contexts)
+                str(key): interpolate(_yaml_text(value), contexts)
                 for key, value in (step.get("with") or {}).items()
             }
             outputs = replacements[target](with_inputs, step_env)
@@ -528,6 +535,55 @@ def run_action(
         masks=masks,
         env=exported,
         path_additions=path_additions,
+    )
+
+
+def run_workflow_job(
+    workflow: Path,
+    job: str,
+    *,
+    env: Mapping[str, str],
+    workspace: Path,
+    runner_dir: Path,
+    stand_ins: Mapping[str, StandIn],
+    timeout: float = 600.0,
+) -> ActionRun:
+    """Run one job of a workflow file: its steps, in order, as :func:`run_action` runs steps.
+
+    The job's steps become a composite action (``run:`` steps get GitHub's Linux default
+    shell, bash); job-level ``env:``, ``defaults:``, ``container:``, ``services:`` and
+    ``strategy:`` are not implemented and refused. ``uses:`` steps need a stand-in.
+    """
+    document = load_yaml(workflow)
+    spec = (document.get("jobs") or {}).get(job)
+    if not isinstance(spec, dict):
+        raise HarnessError(f"{workflow.name} has no job {job!r}")
+    unsupported = {"env", "defaults", "container", "services", "strategy"} & set(spec)
+    if unsupported or "env" in document or "defaults" in document:
+        raise HarnessError(f"job {job!r} uses {sorted(unsupported) or ['workflow env']}")
+    steps = []
+    for step in spec.get("steps") or []:
+        step = dict(step)
+        if "run" in step:
+            step.setdefault("shell", "bash")
+        steps.append(step)
+    action_dir = runner_dir / f"job-{job}"
+    action_dir.mkdir(parents=True, exist_ok=True)
+    action = {
+        "name": job,
+        "description": f"job {job} of {workflow.name}",
+        "runs": {"using": "composite", "steps": steps},
+    }
+    (action_dir / "action.yml").write_text(
+        yaml.safe_dump(action, sort_keys=False), encoding="utf-8"
+    )
+    return run_action(
+        action_dir,
+        env=env,
+        workspace=workspace,
+        runner_dir=runner_dir,
+        stand_ins=stand_ins,
+        timeout=timeout,
     )
 
 

@@ -587,12 +587,32 @@ class Publication:
         publisher = (
             declared_publisher(self.request, detection.provider) if detection is not None else None
         )
+        if detection is not None:
+            self._check_workflow(detection.provider, publisher)
         try:
             if detection is None:
                 return self._run_with_token(dists)
             return self._run_trusted(dists, detection, publisher)
         except TrustpubError as error:
             return self._failed(dists, error, trusted=detection is not None)
+
+    def _check_workflow(self, provider: str, publisher: Publisher | None) -> None:
+        """``trustpub check`` on the running job's CI file, as warnings naming the line."""
+        from trustpub.setup.check import check_running_job
+
+        try:
+            findings = check_running_job(self.env, provider, publisher)
+        except TrustpubError as error:  # a broken file must not stop a release here
+            self.reporter.debug(f"workflow check skipped: {error.message}")
+            return
+        for finding in findings:
+            fix = finding.fix.splitlines()[0] if finding.fix else ""
+            self.reporter.warning(
+                f"workflow check: {finding.file}:{finding.line}: {finding.severity} "
+                f"[{finding.kind}] {finding.message}; PyPI: {finding.consequence}"
+                + (f"; fix: {fix}" if fix else "")
+                + f" ({finding.docs_url})"
+            )
 
     def _failed(
         self, dists: Sequence[Distribution], error: TrustpubError, *, trusted: bool

@@ -111,3 +111,28 @@ def test_bad_expect_is_a_usage_error(tmp_path: Path) -> None:
     result = _check(str(tmp_path), "--expect", "nonsense")
     assert result.exit_code == 2
     assert "expected KEY=VALUE" in result.output
+
+
+def test_running_job_file_github_and_gitlab(tmp_path: Path) -> None:
+    from trustpub.setup.check import check_running_job, running_job_file
+
+    _repo(tmp_path, "gh-missing-id-token")
+    env = {
+        "GITHUB_WORKFLOW_REF": "octo/pkg/.github/workflows/release.yml@refs/tags/v1",
+        "GITHUB_WORKSPACE": str(tmp_path),
+    }
+    assert running_job_file(env, "github") == (tmp_path, ".github/workflows/release.yml")
+    [finding] = check_running_job(env, "github", None)
+    assert (finding.kind, finding.line) == ("id-token-permission", 24)
+    # another workflow of the repository, or no checkout: nothing to check
+    other = {**env, "GITHUB_WORKFLOW_REF": "octo/pkg/.github/workflows/ci.yml@refs/heads/main"}
+    assert check_running_job(other, "github", None) == []
+    assert running_job_file({"GITHUB_WORKSPACE": str(tmp_path)}, "github") is None
+    gitlab = tmp_path / "gl"
+    load_case(CORPUS / "gl-missing-id-tokens.yml").write(gitlab)
+    found = check_running_job({"CI_PROJECT_DIR": str(gitlab)}, "gitlab", None)
+    assert {f.kind for f in found} == {"gitlab-id-tokens", "attestations-no-sigstore-token"}
+    assert (
+        running_job_file({"CI_PROJECT_DIR": str(gitlab), "CI_CONFIG_PATH": "../x.yml"}, "gitlab")
+        is None
+    )

@@ -8,6 +8,7 @@ publishing, and checks each against the declared publisher and PyPI's rules
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,4 +123,49 @@ def run_check(root: Path, publisher: Publisher | None) -> CheckReport:
     )
 
 
-__all__ = ["MAX_FILE_BYTES", "CheckReport", "run_check", "workflow_files"]
+def running_job_file(env: Mapping[str, str], provider: str) -> tuple[Path, str] | None:
+    """(checkout root, relative path) of the CI file that defines the running job.
+
+    GitHub: ``GITHUB_WORKFLOW_REF`` (``owner/repo/.github/workflows/f.yml@ref``) under
+    ``GITHUB_WORKSPACE``; GitLab: ``CI_CONFIG_PATH`` (default ``.gitlab-ci.yml``) under
+    ``CI_PROJECT_DIR``. None when unknown or when the file is not in the checkout.
+    """
+    if provider == "github":
+        ref = env.get("GITHUB_WORKFLOW_REF", "").split("@", 1)[0]
+        _, marker, name = ref.partition(f"/{WORKFLOWS_DIR}/")
+        rel = f"{WORKFLOWS_DIR}/{name}" if marker and name and "/" not in name else None
+        root = env.get("GITHUB_WORKSPACE")
+    elif provider == "gitlab":
+        rel = env.get("CI_CONFIG_PATH") or TOP_LEVEL
+        rel = rel if "://" not in rel and "@" not in rel and ".." not in rel else None
+        root = env.get("CI_PROJECT_DIR")
+    else:
+        return None
+    base = Path(root) if root else Path.cwd()
+    if rel is None or not (base / rel).is_file():
+        return None
+    return base, rel
+
+
+def check_running_job(
+    env: Mapping[str, str], provider: str, publisher: Publisher | None
+) -> list[Finding]:
+    """The findings for the CI file of the running job (empty when it is not checked out)."""
+    located = running_job_file(env, provider)
+    if located is None:
+        return []
+    root, rel = located
+    report = run_check(root, publisher)
+    if provider == "github":
+        return [f for f in report.findings if f.file == rel]
+    return [f for f in report.findings if not f.file.startswith(WORKFLOWS_DIR)]
+
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "CheckReport",
+    "check_running_job",
+    "run_check",
+    "running_job_file",
+    "workflow_files",
+]
