@@ -113,6 +113,37 @@ def secret_forms(secret: str) -> list[str]:
     return forms
 
 
+def encoded_forms(secret: str) -> list[str]:
+    """The secret in every encoding a hostile index may echo it in (the common ``pypi-`` aside).
+
+    base64 (standard and URL-safe) at each of the three byte offsets, hex,
+    percent escapes of every byte, and decimal and hex HTML character references.
+    """
+    body = secret[5:] if secret.startswith("pypi-") else secret
+    raw = body.encode()
+    forms = [raw.hex(), raw.hex().upper()]
+    forms.append("".join(f"%{byte:02X}" for byte in raw))
+    forms.append("".join(f"&#{byte};" for byte in raw))
+    forms.append("".join(f"&#x{byte:x};" for byte in raw))
+    for offset in range(3):
+        padded = b"x" * offset + raw
+        # Drop the characters that also encode the padding bytes.
+        skip = (offset * 4 + 2) // 3
+        forms.append(base64.b64encode(padded).decode()[skip:].rstrip("="))
+        forms.append(base64.urlsafe_b64encode(padded).decode()[skip:].rstrip("="))
+    return forms
+
+
+def encoded_leaks(text: str, secret: str) -> list[str]:
+    """Every 16-character window of an encoded form of ``secret`` found in ``text``."""
+    found: set[str] = set()
+    width = 16
+    shown = {text[i : i + width] for i in range(len(text) - width + 1)}
+    for form in encoded_forms(secret):
+        found.update(shown & {form[i : i + width] for i in range(len(form) - width + 1)})
+    return sorted(found)
+
+
 def leaks(text: str, secret: str) -> list[str]:
     """Every 12-character window of ``secret`` (or of its Basic form) found in ``text``."""
     found: list[str] = []
@@ -139,7 +170,7 @@ def assert_no_leaks(texts: Mapping[str, str], secrets_: Iterable[str]) -> None:
     for where, text in texts.items():
         visible = without_mask_lines(text)
         for value in values:
-            found = leaks(visible, value)
+            found = leaks(visible, value) + encoded_leaks(visible, value)
             assert not found, f"a piece of a canary secret leaked into {where}: {found[:3]}"
 
 
@@ -505,6 +536,8 @@ __all__ = [
     "canary_jwt",
     "clean_env",
     "echo_credentials",
+    "encoded_forms",
+    "encoded_leaks",
     "fake_index",
     "files_text",
     "github_env",

@@ -15,19 +15,33 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import logging
 import re
 import threading
+import unicodedata
+import urllib.parse
 from typing import NoReturn
 
 REDACTED = "***"
 
-# Runs of token-ish characters long enough to be recognisable.
-_PIECE = re.compile(r"[A-Za-z0-9_\-+/]{12,}")
-_MIN_PIECE = 12
+# Runs of token-ish characters: a run that is a piece of a secret (or of one of
+# its encodings) is redacted. Eight characters of a random token are already
+# unique; ordinary words are not pieces of base64 or hex secrets.
+_PIECE = re.compile(r"[A-Za-z0-9_\-+/]{8,}")
+_MIN_PIECE = 8
+
+# Runs that may hold an encoded secret: base64 (both alphabets), hex, percent
+# escapes and HTML character references. Each is decoded and checked again.
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/=_\-%&#;.~]{12,}")
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")
+_B64_CHARS = re.compile(r"[A-Za-z0-9+/_\-]+=*")
 
 _lock = threading.Lock()
 _known: set[str] = set()
+"""Secrets and their fixed encodings, eight characters or more."""
+_short: set[str] = set()
+"""Secrets shorter than :data:`_MIN_PIECE`, scrubbed only as whole words."""
 
 
 class Secret:
@@ -75,37 +89,51 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+def _forms(value: str) -> set[str]:
+    """The value and the fixed encodings an index could echo it in."""
+    raw = value.encode("utf-8", "surrogatepass")
+    forms = {value, raw.hex(), raw.hex().upper()}
+    for plain in (raw, b"__token__:" + raw):
+        encoded = base64.b64encode(plain).decode()
+        forms.update({encoded, encoded.rstrip("="), encoded.translate(_URLSAFE).rstrip("=")})
+    return {form for form in forms if form}
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+_STANDARD = str.maketrans("-_", "+/")
+
+
 def remember(value: str) -> None:
-    """Register a raw secret value so that :func:`scrub` removes it."""
+    """Register a raw secret value so that :func:`scrub` removes it, in any encoding."""
     value = value.strip()
-    if len(value) < _MIN_PIECE:
+    if not value:
         return
     with _lock:
-        _known.add(value)
+        for form in _forms(value):
+            (_known if len(form) >= _MIN_PIECE else _short).add(form)
         # A JWT is three base64url segments; each one alone is recognisable.
         for part in re.split(r"[.\s]", value):
-            if len(part) >= _MIN_PIECE:
-                _known.add(part)
+            if len(part) >= _MIN_PIECE and part != value:
+                _known.update(_forms(part))
         # pypi-<macaroon>: the body without the prefix is the secret part.
         if value.startswith("pypi-") and len(value) > 5 + _MIN_PIECE:
-            _known.add(value[5:])
-        # The Basic header an upload sends carries it base64-encoded; an index
-        # that echoes the header back must not get it printed either.
-        _known.add(base64.b64encode(f"__token__:{value}".encode()).decode())
+            _known.update(_forms(value[5:]))
 
 
 def forget_all() -> None:
     """Drop every remembered secret (tests use this between cases)."""
     with _lock:
         _known.clear()
+        _short.clear()
 
 
-def scrub(text: str) -> str:
-    """Remove every remembered secret, whole or in recognisable pieces, from text."""
+def _snapshot() -> tuple[list[str], list[str]]:
     with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    if not known or not text:
-        return text
+        return sorted(_known, key=len, reverse=True), sorted(_short, key=len, reverse=True)
+
+
+def _scrub_plain(text: str, known: list[str], short: list[str]) -> str:
+    """Whole secrets, token-ish runs that are pieces of one, and short secrets as words."""
     for value in known:
         if value in text:
             text = text.replace(value, REDACTED)
@@ -114,7 +142,75 @@ def scrub(text: str) -> str:
         run = match.group(0)
         return REDACTED if any(run in value for value in known) else run
 
-    return _PIECE.sub(_piece, text)
+    text = _PIECE.sub(_piece, text)
+    for value in short:
+        if value in text:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", REDACTED, text)
+    return text
+
+
+def _decodings(run: str) -> list[str]:
+    """What an encoded run could stand for (percent/HTML, base64 at each offset, hex)."""
+    found: list[str] = []
+    if "%" in run or "&" in run:
+        found.append(html.unescape(urllib.parse.unquote(run)))
+    bare = run.rstrip("=.;")
+    if _B64_CHARS.fullmatch(bare):
+        standard = bare.translate(_STANDARD)
+        for offset in range(4):
+            chunk = standard[offset:]
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            if len(chunk) >= 8:
+                found.append(base64.b64decode(chunk).decode("latin-1"))
+    for match in _HEX_RUN.finditer(run):
+        digits = match.group(0)
+        for offset in range(2):
+            chunk = digits[offset:]
+            found.append(bytes.fromhex(chunk[: len(chunk) - len(chunk) % 2]).decode("latin-1"))
+    return found
+
+
+def _hides_secret(run: str, known: list[str], short: list[str]) -> bool:
+    for decoded in _decodings(run):
+        if decoded != run and _scrub_plain(decoded, known, short) != decoded:
+            return True
+    return False
+
+
+def scrub(text: str) -> str:
+    """Remove every remembered secret from text: whole, in pieces, or encoded.
+
+    Encodings covered: base64 (standard and URL-safe, padded or not, at any
+    offset in a longer encoded text), hex, percent escapes, HTML character
+    references, and the ``Authorization: Basic`` form of an upload token. A
+    secret cut into pieces shorter than eight characters is not recognised:
+    the CLI prints only a bounded excerpt of what an index says for that reason.
+    """
+    known, short = _snapshot()
+    if not text or not (known or short):
+        return text
+    text = _scrub_plain(text, known, short)
+
+    def _encoded(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return REDACTED if _hides_secret(run, known, short) else run
+
+    return _ENCODED_RUN.sub(_encoded, text)
+
+
+def whitespace_problem(value: str, *, blanks: bool = False) -> str | None:
+    """Why a token cannot be used as it is (whitespace or control characters inside), or None.
+
+    Such a token could not be masked on GitHub (a mask is one line) and no index
+    issues one: it is refused before anything is printed. ``blanks=True`` (for
+    passwords) allows spaces, never line breaks or control characters.
+    """
+    for char in value:
+        if blanks and char == " ":
+            continue
+        if char.isspace() or unicodedata.category(char).startswith("C"):
+            return f"it contains {'whitespace' if char.isspace() else 'a control character'}"
+    return None
 
 
 _TOKEN_SHAPES = re.compile(
@@ -167,4 +263,5 @@ __all__ = [
     "remember",
     "scrub",
     "scrub_outside",
+    "whitespace_problem",
 ]

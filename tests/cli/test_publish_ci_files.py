@@ -85,7 +85,22 @@ def test_gitlab_sections() -> None:
 
 
 def test_markdown_cell_escapes_pipes() -> None:
-    assert _ci.markdown_cell("a|b\nc") == "a\\|b c"
+    # The line break stays visible as an escape (rendered: a|b\nc), never a new line.
+    assert _ci.markdown_cell("a|b\nc") == "a\\|b\\\\nc"
+
+
+def test_markdown_helpers_keep_outside_text_inert() -> None:
+    hostile = "x\n```\n![img](https://evil.example/p.png) <img src=x> [a](b) | c"
+    text = _ci.markdown_text(hostile)
+    assert "\n" not in text
+    for construct in ("![", "](", "<img", "[a]", "```", " | "):
+        assert construct not in text, construct
+    fenced = _ci.markdown_fence(["fine", "a ```` run", "```"])
+    assert fenced[0] == fenced[-1] == "`````"
+    assert all("\n" not in line for line in fenced)
+    code = _ci.markdown_code("a`b|c\nd")
+    assert code == "``a`b\\|c\\nd``"
+    assert _ci.markdown_url("https://x/a b)(<") == "https://x/a%20b%29%28%3C"
 
 
 def test_ci_detection() -> None:

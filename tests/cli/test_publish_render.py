@@ -95,10 +95,10 @@ def test_step_summary_markdown() -> None:
     text = step_summary(result(), None)
     assert text.startswith("### trustpub publish: succeeded")
     assert (
-        "| [pkg-1.0-py3-none-any.whl](https://f/w) | 2.0 KiB | `abababababababab` | uploaded |"
+        "| [`pkg-1.0-py3-none-any.whl`](https://f/w) | 2.0 KiB | `abababababababab` | uploaded |"
         in (text)
     )
-    # Table cells are escaped.
+    # Table cells are escaped; file names are code spans (inert whatever they hold).
     assert "identical \\| already there" in text
     assert "- Release: https://test.pypi.org/project/pkg/1.0/" in text
     failed = step_summary(

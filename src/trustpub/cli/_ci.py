@@ -18,11 +18,12 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
 from trustpub._secret import Secret, github_mask_command, scrub
+from trustpub.cli._common import one_line
 
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _SECTION_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -116,17 +117,27 @@ def escape_property(text: str) -> str:
 
 
 def workflow_command(command: str, message: str = "", **properties: str) -> str:
-    """``::command prop=value,...::message`` (no trailing newline)."""
-    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    """``::command prop=value,...::message`` (no trailing newline).
+
+    Secrets are scrubbed before escaping (an escaped encoding would no longer be
+    recognised), and the older ``##[`` command form is defused inside.
+    """
+    props = ",".join(
+        f"{key}={escape_property(_defuse_v1(scrub(value)))}" for key, value in properties.items()
+    )
     head = f"::{command} {props}" if props else f"::{command}"
-    return f"{head}::{escape_data(message)}"
+    return f"{head}::{escape_data(_defuse_v1(scrub(message)))}"
+
+
+def _defuse_v1(text: str) -> str:
+    return text.replace("##[", "#\\#[")
 
 
 def gitlab_section_start(name: str, header: str, *, collapsed: bool = True) -> str:
     """The line that opens a collapsible section in a GitLab job log."""
     safe = _SECTION_NAME.sub("_", name)
     option = "[collapsed=true]" if collapsed else ""
-    return f"\x1b[0Ksection_start:{int(time.time())}:{safe}{option}\r\x1b[0K{header}"
+    return f"\x1b[0Ksection_start:{int(time.time())}:{safe}{option}\r\x1b[0K{one_line(header)}"
 
 
 def gitlab_section_end(name: str) -> str:
@@ -136,8 +147,41 @@ def gitlab_section_end(name: str) -> str:
 
 
 def markdown_cell(text: str) -> str:
-    """Text made safe for one cell of a markdown table."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text made safe for one cell of a markdown table (see :func:`markdown_text`)."""
+    return markdown_text(text)
+
+
+# Characters that start markdown or HTML constructs (links, images, code, tags,
+# emphasis, tables). ``_`` and ``-``/``.`` are left alone: file names are full of them.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]()!|~#{}])")
+
+
+def markdown_text(text: str) -> str:
+    """Outside text as inert markdown on one line: no link, image, HTML, code or table break."""
+    flat = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def markdown_code(text: str) -> str:
+    """Outside text as one inline code span (safe in a table cell)."""
+    flat = one_line(text).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def markdown_fence(lines: Sequence[str]) -> list[str]:
+    """Outside lines as a fenced code block that no line inside can close."""
+    body = [one_line(line) for line in lines]
+    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *body, fence]
+
+
+def markdown_url(url: str) -> str:
+    """A URL for a markdown link target: characters that could end it are percent-encoded."""
+    return re.sub(r"[\s()<>\[\]\\`\"']", lambda m: f"%{ord(m.group(0)):02X}", one_line(url))
 
 
 __all__ = [
@@ -153,6 +197,10 @@ __all__ = [
     "is_gitlab_ci",
     "is_simulated_job",
     "markdown_cell",
+    "markdown_code",
+    "markdown_fence",
+    "markdown_text",
+    "markdown_url",
     "mask_line",
     "workflow_command",
     "write_outputs",

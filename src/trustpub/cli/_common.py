@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from typing import IO, Any, TypeVar
@@ -31,14 +33,101 @@ F = TypeVar("F", bound=Callable[..., Any])
 LOGGER_NAME = "trustpub"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: object) -> str:
+    """Outside text (file names, index answers, claims) made one printable line.
+
+    Line breaks, tabs, terminal escapes and other control or bidi characters
+    become visible escapes (``\\n``, ``\\x1b``, ``\\u2028``), so such text can
+    never start a line of its own in a CI log, where a line may be a command.
+    """
+    return _CONTROL.sub(_escape_char, str(text))
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group(0)
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# What a CI runner takes for a command: GitHub's ``::name::`` at the start of a
+# line (after blanks) and the older ``##[name]`` anywhere in a line.
+_LINE_COMMAND = re.compile(r"^([ \t]*)::", re.MULTILINE)
+
+
+def defuse_commands(text: str) -> str:
+    """Text in which no line can be read as a workflow command.
+
+    Only :func:`command_line` may write a line starting with ``::``; anything
+    else that would (a file name, an index's message) gets a visible backslash.
+    """
+    if "::" in text:
+        text = _LINE_COMMAND.sub(r"\1\\::", text)
+    return text.replace("##[", "#\\#[")
+
+
+class _OutputGate:
+    """Holds output (both streams, in order) until the run's first secret is masked.
+
+    On GitHub Actions the ``::add-mask::`` lines must come before anything else
+    a run prints; :func:`hold_output` closes the gate at the start of a command,
+    :func:`release_output` opens it (after the first mask, or at the end).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.held: list[tuple[IO[str], str]] | None = None
+
+    def write(self, raw: IO[str], text: str) -> None:
+        with self.lock:
+            if self.held is not None:
+                self.held.append((raw, text))
+                return
+        raw.write(text)
+
+    def release(self) -> None:
+        with self.lock:
+            held, self.held = self.held, None
+            for raw, text in held or ():
+                raw.write(text)
+                raw.flush()
+
+
+_GATE = _OutputGate()
+
+
+def hold_output() -> None:
+    """Hold all output until :func:`release_output` (GitHub: masks first)."""
+    with _GATE.lock:
+        if _GATE.held is None:
+            _GATE.held = []
+
+
+def release_output() -> None:
+    """Print what was held, in order, and stop holding."""
+    _GATE.release()
+
+
 class ScrubbingStream:
-    """A text stream proxy that scrubs secrets from everything written."""
+    """A text stream proxy that scrubs secrets from everything written.
+
+    It also defuses workflow commands: a line written through it can never be
+    a command (:func:`command_line` writes the real ones).
+    """
 
     def __init__(self, raw: IO[str]) -> None:
         self.raw = raw
+        self.line_start = True
 
     def write(self, text: str) -> int:
-        self.raw.write(scrub(text))
+        _GATE.write(self.raw, defuse_commands(scrub(text)))
+        if text:
+            self.line_start = text.endswith(("\n", "\r"))
         return len(text)
 
     def writelines(self, lines: list[str]) -> None:
@@ -61,6 +150,28 @@ def raw_stdout() -> IO[str]:
     return out.raw if isinstance(out, ScrubbingStream) else out
 
 
+def raw_stderr() -> IO[str]:
+    """The unscrubbed stderr (for ``::add-mask::`` when stdout is reserved for JSON)."""
+    err = sys.stderr
+    return err.raw if isinstance(err, ScrubbingStream) else err
+
+
+def command_line(line: str, *, stderr: bool = False) -> None:
+    """Write one workflow command of our own (scrubbed, not defused) as a line of its own.
+
+    Callers build ``line`` with :func:`trustpub.cli._ci.workflow_command`, which
+    escapes the outside text inside it.
+    """
+    stream = raw_stderr() if stderr else raw_stdout()
+    wrapper = sys.stderr if stderr else sys.stdout
+    start = ""
+    if isinstance(wrapper, ScrubbingStream):
+        start = "" if wrapper.line_start else "\n"
+        wrapper.line_start = True
+    _GATE.write(stream, start + scrub(line) + "\n")
+    stream.flush()
+
+
 @contextlib.contextmanager
 def scrubbed_output() -> Iterator[None]:
     """Route stdout and stderr through the secret scrubber for the duration."""
@@ -72,6 +183,7 @@ def scrubbed_output() -> Iterator[None]:
     try:
         yield
     finally:
+        release_output()
         sys.stdout, sys.stderr = saved
 
 
@@ -103,11 +215,22 @@ def setup_logging(verbosity: int) -> None:
 
 def print_error(error: TrustpubError) -> None:
     """Render an error's diagnostics on stderr (plain text; scrubbed)."""
-    text = error.diagnostics()
-    first, _, rest = text.partition("\n")
-    click.echo(f"error: {first}", err=True)
-    if rest:
-        click.echo(rest, err=True)
+    click.echo(error_text(error), err=True)
+
+
+def error_text(error: TrustpubError) -> str:
+    """An error's diagnostics as printed: ``error: message``, details, hint, link.
+
+    Every line is made one line on its own (:func:`one_line`): a message may
+    quote what an index said, and that must not start lines of its own.
+    """
+    lines = [f"error: {one_line(error.message)}"]
+    lines.extend(one_line(line) for line in error.details)
+    if error.hint:
+        lines.append(f"hint: {one_line(error.hint)}")
+    if error.docs_url:
+        lines.append(f"docs: {error.docs_url}")
+    return "\n".join(lines)
 
 
 @contextlib.contextmanager
@@ -134,7 +257,9 @@ def guarded(
         except Exception as error:  # the last resort for users
             if verbose:
                 traceback.print_exc(file=sys.stderr)
-            click.echo(f"error: internal error: {type(error).__name__}: {error}", err=True)
+            click.echo(
+                f"error: internal error: {type(error).__name__}: {one_line(error)}", err=True
+            )
             click.echo(
                 "hint: this is a bug in trustpub; rerun with --verbose and report it", err=True
             )
@@ -164,9 +289,16 @@ def verbosity_options(func: F) -> F:
 
 __all__ = [
     "ScrubbingStream",
+    "command_line",
+    "defuse_commands",
+    "error_text",
     "guarded",
+    "hold_output",
+    "one_line",
     "print_error",
+    "raw_stderr",
     "raw_stdout",
+    "release_output",
     "scrubbed_output",
     "setup_logging",
     "verbosity_options",

@@ -18,14 +18,22 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import Any
 
 import click
 
-from trustpub._secret import Secret, scrub
+from trustpub._secret import Secret, scrub, whitespace_problem
 from trustpub.cli import _ci
-from trustpub.cli._common import ScrubbingStream, raw_stdout
-from trustpub.errors import TrustpubError
+from trustpub.cli._common import (
+    command_line,
+    error_text,
+    hold_output,
+    one_line,
+    raw_stderr,
+    raw_stdout,
+    release_output,
+)
+from trustpub.errors import IdentityError, TrustpubError
 from trustpub.publish import FileOutcome, PublishResult
 
 _STATUS_MARK = {
@@ -37,12 +45,6 @@ _STATUS_MARK = {
     "would-skip": "would skip",
     "conflict": "CONFLICT",
 }
-
-
-def raw_stderr() -> IO[str]:
-    """The unscrubbed stderr (for ``::add-mask::`` when stdout is reserved for JSON)."""
-    err = sys.stderr
-    return err.raw if isinstance(err, ScrubbingStream) else err
 
 
 def human_size(size: int) -> str:
@@ -134,7 +136,7 @@ def github_outputs(result: PublishResult | None) -> dict[str, str]:
 
 def step_summary(result: PublishResult | None, error: TrustpubError | None) -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY``."""
-    cell = _ci.markdown_cell
+    cell = _ci.markdown_text
     lines: list[str] = []
     ok = result.ok if result else False
     title = "dry run" if result and result.dry_run else "publish"
@@ -144,21 +146,19 @@ def step_summary(result: PublishResult | None, error: TrustpubError | None) -> s
         lines.append(f"- Repository: {cell(_where(result))}")
         lines.append(f"- Credential: {cell(_credential(result))}")
         if result.release_url:
-            lines.append(f"- Release: {result.release_url}")
+            lines.append(f"- Release: {cell(result.release_url)}")
         elif result.project_url:
-            lines.append(f"- Project: {result.project_url}")
+            lines.append(f"- Project: {cell(result.project_url)}")
         elif result.simple_url:
-            lines.append(f"- Simple index: {result.simple_url}")
+            lines.append(f"- Simple index: {cell(result.simple_url)}")
         lines.append("")
         if result.files:
             lines.append("| File | Size | SHA-256 | Status |")
             lines.append("|---|---:|---|---|")
             for outcome in result.files:
-                name = (
-                    f"[{cell(outcome.filename)}]({outcome.url})"
-                    if outcome.url
-                    else cell(outcome.filename)
-                )
+                name = _ci.markdown_code(outcome.filename)
+                if outcome.url:
+                    name = f"[{name}]({_ci.markdown_url(outcome.url)})"
                 status = _STATUS_MARK.get(outcome.status, outcome.status)
                 if outcome.message:
                     status += f": {outcome.message}"
@@ -171,15 +171,13 @@ def step_summary(result: PublishResult | None, error: TrustpubError | None) -> s
         lines.append(f"**Error:** {cell(failure.message)}")
         lines.append("")
         if failure.details:
-            lines.append("```")
-            lines.extend(failure.details)
-            lines.append("```")
+            lines.extend(_ci.markdown_fence(failure.details))
             lines.append("")
         if failure.hint:
             lines.append(f"**Fix:** {cell(failure.hint)}")
             lines.append("")
         if failure.docs_url:
-            lines.append(f"See {failure.docs_url}")
+            lines.append(f"See {cell(failure.docs_url)}")
             lines.append("")
     return scrub("\n".join(lines))
 
@@ -227,10 +225,17 @@ class Renderer:
 
     def _command(self, line: str) -> None:
         """A workflow command or section marker: stdout, or stderr with --json."""
-        stream = sys.stderr if self.json_output else sys.stdout
         with self._lock:
-            stream.write(line + "\n")
-            stream.flush()
+            command_line(line, stderr=self.json_output)
+
+    def hold(self) -> None:
+        """On GitHub, hold all output until the first secret is masked (or the end)."""
+        if self.github:
+            hold_output()
+
+    def release(self) -> None:
+        """Print what waited for the masks."""
+        release_output()
 
     @property
     def console(self) -> Any:
@@ -240,14 +245,27 @@ class Renderer:
             self._console = Console(file=sys.stderr, stderr=True)
         return self._console
 
-    def mask(self, secret: Secret) -> None:
-        """Tell GitHub to mask this value; must run before anything mentions it."""
+    def mask(self, secret: Secret, *, password: bool = False) -> None:
+        """Tell GitHub to mask this value; must run before anything mentions it.
+
+        A token with whitespace inside (a password with a line break) cannot be
+        masked, a mask being one line: it is refused here, before anything is printed.
+        """
+        problem = whitespace_problem(secret.reveal(), blanks=password)
+        if problem is not None:
+            raise IdentityError(
+                f"refusing to use a {'password' if password else 'token'}: {problem}",
+                hint="no index issues tokens with whitespace or control characters inside; "
+                "check how the token is stored and passed (a pasted line break, a quoted value)",
+                anchor="token-with-whitespace",
+            )
         if not self.github or not secret:
             return
         stream = raw_stderr() if self.json_output else raw_stdout()
         with self._lock:
             stream.write(_ci.mask_line(secret, stream) + "\n")
             stream.flush()
+            self.release()
 
     # ---- sections ---------------------------------------------------------
     def begin_section(self, name: str, title: str) -> None:
@@ -261,6 +279,7 @@ class Renderer:
 
     def end_section(self, name: str) -> None:
         self._stop_progress()
+        self.release()
         if self.github and self._group_open:
             self._command("::endgroup::")
             self._group_open = False
@@ -270,13 +289,14 @@ class Renderer:
     # ---- Reporter protocol --------------------------------------------------
     def debug(self, message: str) -> None:
         if self.verbosity >= 1:
-            self._err(f"debug: {message}")
+            self._err(f"debug: {one_line(message)}")
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            self._err(message)
+            self._err(one_line(message))
 
     def warning(self, message: str) -> None:
+        message = one_line(message)
         if self.github:
             self._command(_ci.workflow_command("warning", message, title="trustpub"))
         self._err(f"warning: {message}")
@@ -289,11 +309,13 @@ class Renderer:
                 progress = self._ensure_progress()
                 task = self._tasks.get(filename)
                 if task is None:
-                    self._tasks[filename] = progress.add_task(filename, total=size or None)
+                    self._tasks[filename] = progress.add_task(
+                        one_line(filename), total=size or None
+                    )
                 else:  # a retry: the upload starts over
                     progress.reset(task, total=size or None)
         else:
-            self._err(f"uploading {filename} ({human_size(size)})")
+            self._err(f"uploading {one_line(filename)} ({human_size(size)})")
 
     def file_progress(self, filename: str, sent: int) -> None:
         if self.rich and not self.quiet:
@@ -310,7 +332,7 @@ class Renderer:
                 task = self._tasks.pop(filename, None)
                 if task is not None and self._progress is not None:
                     self._progress.remove_task(task)
-        self._err(f"{filename}: {_STATUS_MARK.get(status, status)}")
+        self._err(f"{one_line(filename)}: {_STATUS_MARK.get(status, status)}")
 
     def _ensure_progress(self) -> Any:
         if self._progress is None:
@@ -344,20 +366,20 @@ class Renderer:
     def error(self, error: TrustpubError) -> None:
         """The diagnosis of a failure: first, whole, on stderr (+ ``::error::`` on GitHub)."""
         self._stop_progress()
+        self.release()
         if self.github:
             # The annotation stays short (message + fix); the details are in the log
             # below and in the step summary.
-            body = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+            body = one_line(error.message) + (
+                f"\nhint: {one_line(error.hint)}" if error.hint else ""
+            )
             self._command(_ci.workflow_command("error", body, title="trustpub publish"))
-        text = error.diagnostics()
-        first, _, rest = text.partition("\n")
-        click.echo(f"error: {first}", err=True)
-        if rest:
-            click.echo(rest, err=True)
+        click.echo(error_text(error), err=True)
 
     def finish(self, result: PublishResult) -> None:
         """Summary table, JSON document, CI files, in that order."""
         self._stop_progress()
+        self.release()
         if result.error is not None:
             self.error(result.error)
         if result.interrupted:
@@ -366,7 +388,7 @@ class Renderer:
             already = set(result.error.details) if result.error is not None else set()
             for note in result.notes:
                 if note not in already:
-                    self._err(note)
+                    self._err(one_line(note))
         if self.json_output:
             click.echo(json.dumps(result_document(result), indent=2))
         elif result.error is not None and all(
@@ -402,14 +424,14 @@ class Renderer:
         if result.dry_run and result.claims:
             click.echo("OIDC token claims (no secrets):", err=True)
             for name, value in result.claims:
-                click.echo(f"  {name} = {value}", err=True)
+                click.echo(f"  {name} = {one_line(value)}", err=True)
         if sys.stdout.isatty() and self.rich:
             self._rich_summary(result, heading, where, mode)
             return
         lines = [f"{heading}: {where}; {mode}"]
         lines.extend("  " + _plain_row(outcome) for outcome in result.files)
         if _published_url(result):
-            lines.append(f"  {_published_url(result)}")
+            lines.append(f"  {one_line(_published_url(result))}")
         click.echo("\n".join(lines))  # one write (and one scrub) for the whole table
 
     def _rich_summary(self, result: PublishResult, heading: str, where: str, mode: str) -> None:
@@ -428,8 +450,13 @@ class Renderer:
             status = _STATUS_MARK.get(outcome.status, outcome.status)
             if outcome.message:
                 status += f": {outcome.message}"
-            row = [outcome.filename, human_size(outcome.size), outcome.sha256[:16], status]
-            table.add_row(*row, *([outcome.url] if with_urls else []))
+            row = [
+                one_line(outcome.filename),
+                human_size(outcome.size),
+                one_line(outcome.sha256[:16]),
+                one_line(status),
+            ]
+            table.add_row(*row, *([one_line(outcome.url)] if with_urls else []))
         Console(file=sys.stdout).print(table)
         if _published_url(result):
             click.echo(_published_url(result))
@@ -461,7 +488,7 @@ def _plain_row(outcome: FileOutcome) -> str:
     parts = [outcome.filename, human_size(outcome.size), f"sha256={outcome.sha256}", status]
     if outcome.url:
         parts.append(outcome.url)
-    return "  ".join(parts)
+    return "  ".join(one_line(part) for part in parts)
 
 
 __all__ = [

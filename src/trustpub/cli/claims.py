@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trustpub._secret import Secret
+from trustpub._secret import Secret, whitespace_problem
 from trustpub.cli import _ci
 from trustpub.cli._common import (
     ScrubbingStream,
     guarded,
+    one_line,
     raw_stdout,
     setup_logging,
     verbosity_options,
@@ -63,6 +64,13 @@ FORM_HELP = {
 
 def _mask(secret: Secret, *, json_output: bool) -> None:
     """On GitHub Actions, ask the runner to mask the token before anything is printed."""
+    problem = whitespace_problem(secret.reveal())
+    if problem is not None:
+        raise IdentityError(
+            f"refusing to use a token: {problem}",
+            hint="an OIDC token is one line without blanks; check how it was stored or passed",
+            anchor="token-with-whitespace",
+        )
     if os.environ.get("GITHUB_ACTIONS", "").lower() != "true" or not secret:
         return
     err = sys.stderr.raw if isinstance(sys.stderr, ScrubbingStream) else sys.stderr
@@ -255,7 +263,7 @@ def _text(value: object) -> str:
     if value is None:
         return MISSING
     if isinstance(value, str):
-        return value
+        return one_line(value)
     import json
 
     return json.dumps(value)
@@ -562,7 +570,7 @@ def claims(
         elif quiet:
             click.echo("nothing blocks publishing" if report["ok"] else "publishing would fail")
         else:
-            click.echo("\n".join(render_plain(report)))
+            click.echo("\n".join(one_line(line) for line in render_plain(report)))
         if not report["ok"]:
             raise SystemExit(int(ExitCode.FAILURE))
 

@@ -196,9 +196,12 @@ def publish(
         renderer.finish_error(error, repository=shown)
 
     with guarded(verbose >= 1, on_error=on_error):
-        for secret in (token, password, url_password):
+        renderer.hold()
+        if token is not None:
+            renderer.mask(token)
+        for secret in (password, url_password):
             if secret is not None:
-                renderer.mask(secret)
+                renderer.mask(secret, password=True)
         setup_logging(verbose)
         from trustpub.publish import PublishInterrupted, PublishRequest
         from trustpub.publish import publish as run_publish
@@ -227,7 +230,11 @@ def publish(
         renderer.begin_section("trustpub_publish", f"trustpub publish to {shown}")
         try:
             result = run_publish(
-                request, env=os.environ, reporter=renderer, on_secret=renderer.mask
+                request,
+                env=os.environ,
+                reporter=renderer,
+                # Secrets found by the core may be passwords (keyring, .pypirc): blanks allowed.
+                on_secret=lambda secret: renderer.mask(secret, password=True),
             )
         except KeyboardInterrupt:
             raise PublishInterrupted(
