@@ -81,3 +81,58 @@ def test_logging_filter_scrubs_arguments() -> None:
 
 def test_github_mask_command_carries_the_value() -> None:
     assert github_mask_command(Secret(CANARY_API)) == f"::add-mask::{CANARY_API}"
+
+
+def _encodings(value: str) -> dict[str, str]:
+    import base64
+    import html
+
+    raw = value.encode()
+    return {
+        "base64": base64.b64encode(raw).decode(),
+        "base64-offset-1": base64.b64encode(b'{"' + raw + b'"}').decode(),
+        "base64-offset-2": base64.b64encode(b"t=" + raw).decode(),
+        "base64-cut-start": base64.b64encode(b"abcd" + raw).decode()[4:],
+        "urlsafe": base64.urlsafe_b64encode(b"x" + raw).decode().rstrip("="),
+        "hex": raw.hex(),
+        "HEX": raw.hex().upper(),
+        "percent": "".join(f"%{byte:02X}" for byte in raw),
+        "html-decimal": "".join(f"&#{byte};" for byte in raw),
+        "html-hex": "".join(f"&#x{byte:x};" for byte in raw),
+        "html-escape": html.escape(value),
+        "basic": base64.b64encode(f"__token__:{value}".encode()).decode(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_encodings(CANARY_API)))
+@pytest.mark.parametrize("value", [CANARY_API, CANARY_JWT, "Sh0rt7"])
+def test_scrub_catches_every_encoding(name: str, value: str) -> None:
+    Secret(value)
+    encoded = _encodings(value)[name]
+    cleaned = scrub(f"index said: {encoded} (end)")
+    assert encoded not in cleaned
+    assert cleaned.startswith("index said: ")
+    assert cleaned.endswith(" (end)")
+    assert value not in cleaned
+
+
+def test_scrub_catches_short_pieces_of_a_long_token() -> None:
+    Secret(CANARY_API)
+    pieces = " ".join(CANARY_API[i : i + 9] for i in range(0, len(CANARY_API), 9))
+    cleaned = scrub(pieces)
+    assert all(CANARY_API[i : i + 9] not in cleaned for i in range(9, len(CANARY_API) - 9, 9))
+
+
+def test_a_short_token_is_scrubbed_only_as_a_word() -> None:
+    Secret("Sh0rt7")
+    assert scrub("token Sh0rt7 refused") == f"token {REDACTED} refused"
+    assert scrub("xSh0rt7y stays") == "xSh0rt7y stays"
+
+
+def test_whitespace_problem() -> None:
+    from trustpub._secret import whitespace_problem
+
+    assert whitespace_problem(CANARY_API) is None
+    assert whitespace_problem("pypi-abc\ndef") == "it contains whitespace"
+    assert whitespace_problem("pypi-abc def") == "it contains whitespace"
+    assert whitespace_problem("pypi-abc\x00def") == "it contains a control character"

@@ -33,7 +33,7 @@ _MIN_PIECE = 8
 
 # Runs that may hold an encoded secret: base64 (both alphabets), hex, percent
 # escapes and HTML character references. Each is decoded and checked again.
-_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/=_\-%&#;.~]{12,}")
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/=_\-%&#;.~]{8,}")
 _HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")
 _B64_CHARS = re.compile(r"[A-Za-z0-9+/_\-]+=*")
 
@@ -159,9 +159,11 @@ def _decodings(run: str) -> list[str]:
         standard = bare.translate(_STANDARD)
         for offset in range(4):
             chunk = standard[offset:]
-            chunk = chunk[: len(chunk) - len(chunk) % 4]
-            if len(chunk) >= 8:
-                found.append(base64.b64decode(chunk).decode("latin-1"))
+            if len(chunk) % 4 == 1:
+                chunk = chunk[:-1]
+            if len(chunk) >= 6:
+                padded = chunk + "=" * (-len(chunk) % 4)
+                found.append(base64.b64decode(padded).decode("latin-1"))
     for match in _HEX_RUN.finditer(run):
         digits = match.group(0)
         for offset in range(2):
@@ -172,7 +174,12 @@ def _decodings(run: str) -> list[str]:
 
 def _hides_secret(run: str, known: list[str], short: list[str]) -> bool:
     for decoded in _decodings(run):
-        if decoded != run and _scrub_plain(decoded, known, short) != decoded:
+        if decoded == run:
+            continue
+        # Decoded bytes have no word boundaries: a short secret counts anywhere in them.
+        if any(value in decoded for value in short):
+            return True
+        if _scrub_plain(decoded, known, []) != decoded:
             return True
     return False
 

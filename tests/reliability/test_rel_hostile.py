@@ -155,9 +155,17 @@ def test_hostile_text_never_becomes_a_command_or_markdown(
     # The hostile file name was reported, escaped onto one line.
     assert "notes\\n::stop-commands::hostile0token" in texts["stderr"]
     summary = next(text for name, text in texts.items() if name.endswith("step_summary"))
-    assert "![" not in summary and "<img" not in summary
+    # Outside text is inert: escaped in the text, or inside a code block it cannot close.
     fences = [line for line in summary.splitlines() if line.startswith("```")]
-    assert len(fences) % 2 == 0 and all(line == fences[0] for line in fences), fences
+    assert len(fences) % 2 == 0, fences
+    assert all(line == fences[0] for line in fences), fences
+    outside_blocks = (
+        re.sub(rf"(?ms)^{re.escape(fences[0])}$.*?^{re.escape(fences[0])}$", "", summary)
+        if fences
+        else summary
+    )
+    assert "![" not in outside_blocks
+    assert "<img" not in outside_blocks
     assert_no_leaks(texts, canaries)
 
 
@@ -190,8 +198,10 @@ def test_a_short_api_token_is_scrubbed_too(tmp_path: Path) -> None:
     echo = f"bad credential {token} {base64.b64encode(f'__token__:{token}'.encode()).decode()}"
     with FakeIndex({"/legacy/": reply(403, echo, reason=echo)}) as index:
         result = run_cli(
-            ["publish", "--no-keyring", "--trusted-publishing", "never", "-vv"]
-            + ["-r", index.upload_url, "--token", token],
+            [
+                *("publish", "--no-keyring", "--trusted-publishing", "never", "-vv"),
+                *("-r", index.upload_url, "--token", token),
+            ],
             env=clean_env(github_env(job)),
             cwd=job,
         )

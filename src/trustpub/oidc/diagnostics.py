@@ -49,6 +49,10 @@ import ``providers/``)."""
 INDEX_HOSTS = {"pypi": "https://pypi.org", "testpypi": "https://test.pypi.org"}
 
 
+MINT_DESCRIPTION_LIMIT = 500
+"""Characters of a mint error's ``description`` shown (on one line)."""
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Text for one refusal, ready for a ``TrustpubError(message, hint=, details=, anchor=)``."""
@@ -436,9 +440,10 @@ def explain_mint_error(
     """Explain one ``/_/oidc/mint-token`` error (``code`` and ``description`` as sent)."""
     kind = resolve_provider(provider, token)
     description = redact_token_shapes(description)
-    first_line = description.strip().splitlines()[0] if description.strip() else ""
-    answer = f"{target_display} answered: {code}: {first_line}".rstrip(": ")
-    extra_description = [f"  {line}" for line in description.strip().splitlines()[1:]]
+    # What the index said is shown as one bounded line: it must not add lines of its own.
+    flat = " ".join(description.split())
+    excerpt = flat[:MINT_DESCRIPTION_LIMIT] + ("..." if len(flat) > MINT_DESCRIPTION_LIMIT else "")
+    answer = f"{target_display} answered: {code}: {excerpt}".rstrip(": ")
     claims_lines = _claims_block(token, kind)
     configure = _configure_block(token, kind, target_display)
     declared_lines, comparison = _declared_block(token, declared)
@@ -453,7 +458,7 @@ def explain_mint_error(
         links.append(f"  ({PENDING_NOTE})")
 
     def build(message: str, causes: list[str], hint: str, blocks: Sequence[str]) -> Explanation:
-        details = [answer, *extra_description]
+        details = [answer]
         if causes:
             details.append("Likely causes:")
             details.extend(f"  - {cause}" for cause in causes)
