@@ -135,51 +135,59 @@ def github_outputs(result: PublishResult | None) -> dict[str, str]:
 
 
 def step_summary(result: PublishResult | None, error: TrustpubError | None) -> str:
-    """Markdown for ``$GITHUB_STEP_SUMMARY``."""
-    cell = _ci.markdown_text
-    lines: list[str] = []
+    """Markdown for ``$GITHUB_STEP_SUMMARY`` (outside text made inert by ``_ci.markdown_*``)."""
     ok = result.ok if result else False
     title = "dry run" if result and result.dry_run else "publish"
-    lines.append(f"### trustpub {title}: {'succeeded' if ok else 'failed'}")
-    lines.append("")
+    lines = [f"### trustpub {title}: {'succeeded' if ok else 'failed'}", ""]
     if result is not None:
-        lines.append(f"- Repository: {cell(_where(result))}")
-        lines.append(f"- Credential: {cell(_credential(result))}")
-        if result.release_url:
-            lines.append(f"- Release: {cell(result.release_url)}")
-        elif result.project_url:
-            lines.append(f"- Project: {cell(result.project_url)}")
-        elif result.simple_url:
-            lines.append(f"- Simple index: {cell(result.simple_url)}")
-        lines.append("")
-        if result.files:
-            lines.append("| File | Size | SHA-256 | Status |")
-            lines.append("|---|---:|---|---|")
-            for outcome in result.files:
-                name = _ci.markdown_code(outcome.filename)
-                if outcome.url:
-                    name = f"[{name}]({_ci.markdown_url(outcome.url)})"
-                status = _STATUS_MARK.get(outcome.status, outcome.status)
-                if outcome.message:
-                    status += f": {outcome.message}"
-                lines.append(
-                    f"| {name} | {human_size(outcome.size)} | `{outcome.sha256[:16]}` | {cell(status)} |"
-                )
-            lines.append("")
+        lines.extend(_summary_head(result))
+        lines.extend(_summary_table(result))
     failure = error or (result.error if result else None)
     if failure is not None:
-        lines.append(f"**Error:** {cell(failure.message)}")
-        lines.append("")
-        if failure.details:
-            lines.extend(_ci.markdown_fence(failure.details))
-            lines.append("")
-        if failure.hint:
-            lines.append(f"**Fix:** {cell(failure.hint)}")
-            lines.append("")
-        if failure.docs_url:
-            lines.append(f"See {cell(failure.docs_url)}")
-            lines.append("")
+        lines.extend(_summary_error(failure))
     return scrub("\n".join(lines))
+
+
+def _summary_head(result: PublishResult) -> list[str]:
+    cell = _ci.markdown_text
+    lines = [f"- Repository: {cell(_where(result))}", f"- Credential: {cell(_credential(result))}"]
+    if result.release_url:
+        lines.append(f"- Release: {cell(result.release_url)}")
+    elif result.project_url:
+        lines.append(f"- Project: {cell(result.project_url)}")
+    elif result.simple_url:
+        lines.append(f"- Simple index: {cell(result.simple_url)}")
+    lines.append("")
+    return lines
+
+
+def _summary_table(result: PublishResult) -> list[str]:
+    if not result.files:
+        return []
+    lines = ["| File | Size | SHA-256 | Status |", "|---|---:|---|---|"]
+    for outcome in result.files:
+        name = _ci.markdown_code(outcome.filename)
+        if outcome.url:
+            name = f"[{name}]({_ci.markdown_url(outcome.url)})"
+        status = _STATUS_MARK.get(outcome.status, outcome.status)
+        if outcome.message:
+            status += f": {outcome.message}"
+        size, digest = human_size(outcome.size), _ci.markdown_code(outcome.sha256[:16])
+        lines.append(f"| {name} | {size} | {digest} | {_ci.markdown_text(status)} |")
+    lines.append("")
+    return lines
+
+
+def _summary_error(failure: TrustpubError) -> list[str]:
+    cell = _ci.markdown_text
+    lines = [f"**Error:** {cell(failure.message)}", ""]
+    if failure.details:
+        lines.extend([*_ci.markdown_fence(failure.details), ""])
+    if failure.hint:
+        lines.extend([f"**Fix:** {cell(failure.hint)}", ""])
+    if failure.docs_url:
+        lines.extend([f"See {cell(failure.docs_url)}", ""])
+    return lines
 
 
 class Renderer:
@@ -266,6 +274,19 @@ class Renderer:
             stream.write(_ci.mask_line(secret, stream) + "\n")
             stream.flush()
             self.release()
+
+    def mask_given(self, token: Secret | None, *passwords: Secret | None) -> None:
+        """Hold output (GitHub), then mask the credentials given on the command line."""
+        self.hold()
+        if token is not None:
+            self.mask(token)
+        for secret in passwords:
+            if secret is not None:
+                self.mask(secret, password=True)
+
+    def mask_found(self, secret: Secret) -> None:
+        """Mask a secret the core obtained (it may be a password: keyring, .pypirc)."""
+        self.mask(secret, password=True)
 
     # ---- sections ---------------------------------------------------------
     def begin_section(self, name: str, title: str) -> None:

@@ -12,6 +12,17 @@ from trustpub.cli._common import guarded, setup_logging, verbosity_options
 from trustpub.errors import TrustpubError
 
 
+def _given_secrets(
+    token_text: str | None, password_text: str | None
+) -> tuple[Secret | None, Secret | None]:
+    """``--token`` and ``--password`` as secrets (None when blank)."""
+    # A blank --token (an unset CI secret, stray whitespace) is no token; a pasted newline is not part of it.
+    token = Secret(token_text.strip()) if token_text and token_text.strip() else None
+    # A password is taken as given, but an empty one (an unset CI secret) is none.
+    password = Secret(password_text) if password_text else None
+    return token, password
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, metavar="[PATHS]...")
 @click.option(
@@ -180,11 +191,7 @@ def publish(
     short-lived upload token, which is burned after the upload. Exit codes
     are listed in the README.
     """
-    # A blank --token (an unset CI secret, stray whitespace) is no token; a pasted newline is not part of it.
-    token = Secret(token_text.strip()) if token_text and token_text.strip() else None
-    # A password is taken as given, but an empty one (an unset CI secret) is none.
-    password = Secret(password_text) if password_text else None
-    del token_text, password_text
+    token, password = _given_secrets(token_text, password_text)
     from trustpub.cli._render import Renderer
     from trustpub.index_config import IndexOptions, split_userinfo
 
@@ -196,12 +203,7 @@ def publish(
         renderer.finish_error(error, repository=shown)
 
     with guarded(verbose >= 1, on_error=on_error):
-        renderer.hold()
-        if token is not None:
-            renderer.mask(token)
-        for secret in (password, url_password):
-            if secret is not None:
-                renderer.mask(secret, password=True)
+        renderer.mask_given(token, password, url_password)
         setup_logging(verbose)
         from trustpub.publish import PublishInterrupted, PublishRequest
         from trustpub.publish import publish as run_publish
@@ -230,11 +232,7 @@ def publish(
         renderer.begin_section("trustpub_publish", f"trustpub publish to {shown}")
         try:
             result = run_publish(
-                request,
-                env=os.environ,
-                reporter=renderer,
-                # Secrets found by the core may be passwords (keyring, .pypirc): blanks allowed.
-                on_secret=lambda secret: renderer.mask(secret, password=True),
+                request, env=os.environ, reporter=renderer, on_secret=renderer.mask_found
             )
         except KeyboardInterrupt:
             raise PublishInterrupted(
