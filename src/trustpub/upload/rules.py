@@ -848,8 +848,10 @@ def read_core_metadata(opened: Opened) -> bytes | None:
     """
     if opened.zip is not None:
         if opened.filename.endswith(".whl"):
-            name, version = opened.filename.split("-", 2)[:2]
-            target = f"{name}-{version}.dist-info/METADATA"
+            parts = opened.filename.split("-", 2)
+            if len(parts) < 3:
+                return None
+            target = f"{parts[0]}-{parts[1]}.dist-info/METADATA"
         else:
             target = posixpath.join(_commonpath(opened.zip.namelist()), "PKG-INFO")
         try:
@@ -863,6 +865,21 @@ def read_core_metadata(opened: Opened) -> bytes | None:
             return None
         handle = opened.tar.extractfile(member)
         return None if handle is None else read_member(handle)
+    return None
+
+
+def read_any_wheel_metadata(opened: Opened) -> bytes | None:
+    """A wheel's ``METADATA`` wherever a client finds it (any top-level ``.dist-info``).
+
+    twine builds the upload form from the first ``*.dist-info/METADATA`` it finds; PyPI
+    only refuses a wheel without one at its own path after every other check.
+    """
+    if opened.zip is None:
+        return None
+    for name in sorted(opened.zip.namelist()):
+        head, _, tail = name.partition("/")
+        if tail == "METADATA" and head.endswith(".dist-info"):
+            return _zip_read(opened.zip, name)
     return None
 
 
@@ -1048,6 +1065,7 @@ __all__ = [
     "form_name_refusal",
     "open_distribution",
     "raw_from_form",
+    "read_any_wheel_metadata",
     "read_core_metadata",
     "read_member",
     "sanitize_form",

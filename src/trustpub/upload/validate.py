@@ -47,6 +47,7 @@ from trustpub.upload.rules import (
     filename_refusal,
     form_name_refusal,
     open_distribution,
+    read_any_wheel_metadata,
     read_core_metadata,
     sanitize_form,
 )
@@ -292,8 +293,10 @@ def _python_tag(filename: str, filetype: str) -> str:
     """The form's ``pyversion``: ``source``, or the wheel's python tag (as twine sends it)."""
     if filetype == SDIST:
         return "source"
-    parts = filename[: -len(".whl")].split("-")
-    return parts[-3] if len(parts) >= 5 else ""
+    from twine.wheel import wheel_file_re
+
+    match = wheel_file_re.match(filename)
+    return "any" if match is None else str(match.group("pyver"))
 
 
 def _parse_metadata(path: Path, content: bytes) -> RawMetadata:
@@ -319,6 +322,8 @@ def _open(path: Path, stack: ExitStack) -> tuple[Opened, RawMetadata]:
     opened = open_distribution(path, path.name, stack)
     try:
         content = read_core_metadata(opened)
+        if content is None and opened.problem is None:
+            content = read_any_wheel_metadata(opened)
     except MemberTooLarge as error:
         content = None
         opened.problem = opened.problem or f"The core metadata file has {error}"
