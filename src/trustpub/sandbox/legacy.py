@@ -179,6 +179,22 @@ def _check_tuples(form: FormData) -> None:
             raise Refused(400, f"{key}: Should not be a tuple.")
 
 
+def _check_digests(form: FormData, hashed: Hashed) -> None:
+    """Every digest the form gives must match the file's (PyPI compares those given)."""
+    supplied = {
+        "md5_digest": hashed.md5,
+        "sha256_digest": hashed.sha256,
+        "blake2_256_digest": hashed.blake2_256,
+    }
+    for key, expected in supplied.items():
+        given = (_field(form, key) or "").lower()
+        if given and given != expected:
+            raise Refused(
+                400,
+                "The digest supplied does not match a digest calculated from the uploaded file.",
+            )
+
+
 def _file_refusal(staged: Path, filename: str, meta: Metadata) -> str | None:
     """PyPI's checks of the uploaded file itself (archive, names, tags, wheel files)."""
     with ExitStack() as stack:
@@ -342,18 +358,7 @@ class UploadEndpoint:
         big = size_refusal(hashed.size, self.settings.max_file_size, display)
         if big is not None:
             raise Refused(400, big.message)
-        supplied = {
-            "md5_digest": hashed.md5,
-            "sha256_digest": hashed.sha256,
-            "blake2_256_digest": hashed.blake2_256,
-        }
-        for key, expected in supplied.items():
-            given = (_field(form, key) or "").lower()
-            if given and given != expected:
-                raise Refused(
-                    400,
-                    "The digest supplied does not match a digest calculated from the uploaded file.",
-                )
+        _check_digests(form, hashed)
         with self.state.lock:
             existing = self.state.find_file(filename, hashed.blake2_256)
             if existing is not None:
