@@ -310,3 +310,90 @@ def test_claims_blockers_never_show_the_token(
     assert "Traceback" not in result.stderr
     texts = {"stdout": result.stdout, "stderr": result.stderr, **files_text(tmp_path)}
     assert_no_leaks(texts, [oidc])
+
+
+# ---------------------------------------------------------------------- user names and passwords
+
+PASSWORD_SOURCES = ("option", "trustpub-env", "twine-env", "url", "pypirc", "keyring")
+
+
+def _password_job(
+    tmp_path: Path, source: str, password: str, index: FakeIndex
+) -> tuple[list[str], dict[str, str]]:
+    """Arguments and variables that hand ``password`` (user alice) to trustpub via ``source``.
+
+    The files that hold it on purpose (.pypirc, the keyring store) are outside the job's directory.
+    """
+    from helpers_keyring import STORE_ENV, write_store
+
+    url = index.upload_url
+    args: list[str] = ["-r", url]
+    env: dict[str, str] = {"HOME": str(tmp_path / "home")}
+    if source == "option":
+        args += ["-u", "alice", "-p", password]
+    elif source == "trustpub-env":
+        env |= {"TRUSTPUB_USERNAME": "alice", "TRUSTPUB_PASSWORD": password}
+    elif source == "twine-env":
+        args = []
+        env |= {"TWINE_REPOSITORY_URL": url, "TWINE_USERNAME": "alice", "TWINE_PASSWORD": password}
+    elif source == "url":
+        args = ["-r", url.replace("http://", f"http://alice:{password}@")]
+    elif source == "pypirc":
+        config = tmp_path / "pypirc"
+        config.write_text(
+            "[distutils]\nindex-servers = company\n\n"
+            f"[company]\nrepository = {url}\nusername = alice\npassword = {password}\n"
+        )
+        args = ["-r", "company", "--config-file", str(config)]
+    else:
+        store = tmp_path / "keyring.json"
+        write_store(store, url, "alice", password)
+        args += ["-u", "alice"]
+        env |= {
+            "PYTHON_KEYRING_BACKEND": "helpers_keyring.FileKeyring",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            STORE_ENV: str(store),
+        }
+    return args, env
+
+
+@pytest.mark.parametrize(
+    ("source", "mode"),
+    [(source, "vv") for source in PASSWORD_SOURCES] + [("pypirc", "json"), ("url", "json")],
+)
+def test_passwords_never_show_from_any_source(tmp_path: Path, source: str, mode: str) -> None:
+    """A hostile index echoes user alice's Basic header and password on the lookup and the upload."""
+    import base64
+
+    job = tmp_path / "job"
+    make_release(job / "dist")
+    password = "pw-" + canary_api_token()[5:]
+    basic = base64.b64encode(f"alice:{password}".encode()).decode()
+    routes: dict[str, Route] = {
+        "/legacy/": echo_credentials(403),
+        "/simple/example-pkg/": lambda seen: Reply(404, echo_credentials(404)(seen).body),
+    }
+    with FakeIndex(routes) as index:
+        args, env = _password_job(tmp_path, source, password, index)
+        verbosity = ["-vv"] if mode == "vv" else ["--json", "-v"]
+        result = run_cli(
+            ["publish", *args, *verbosity, "--trusted-publishing", "never", "--skip-existing"],
+            env=clean_env(github_env(job), env),
+            cwd=job,
+        )
+        sent = [(seen.path, seen.authorization) for seen in index.requests]
+    assert result.returncode == 6, result.stderr[-3000:]
+    # The index did get alice's credentials, on the lookup (same host) and on the upload ...
+    assert sent == [
+        ("/simple/example-pkg/", f"Basic {basic}"),
+        ("/legacy/", f"Basic {basic}"),
+    ]
+    # ... and GitHub was told to mask the password before anything else was printed (the
+    # keyring's only once it is read, before any line about it) ...
+    stream = result.stderr if mode == "json" else result.stdout
+    mask = f"::add-mask::{password}\n"
+    assert stream.startswith(mask) if source != "keyring" else mask in stream
+    # ... and no output or file holds it, nor its Basic form.
+    texts = {"stdout": result.stdout, "stderr": result.stderr, **files_text(job)}
+    assert_no_leaks(texts, [password, basic])
+    assert "Traceback" not in result.stderr
