@@ -193,7 +193,7 @@ def publish(
     """
     token, password = _given_secrets(token_text, password_text)
     from trustpub.cli._render import Renderer
-    from trustpub.index_config import IndexOptions, resolve_index, split_userinfo
+    from trustpub.index_config import IndexOptions, split_userinfo
 
     # The repository as shown: a password in the URL's user info never is.
     shown, _user, url_password = split_userinfo(repository)
@@ -229,10 +229,6 @@ def publish(
                 config_file=config_file,
             ),
         )
-        # A password from .pypirc is masked before the first line too (the core resolves again).
-        from_file = resolve_index(request.repository, request.index).password
-        if from_file is not None:
-            renderer.mask(from_file)
         renderer.begin_section("trustpub_publish", f"trustpub publish to {shown}")
         try:
             result = run_publish(
