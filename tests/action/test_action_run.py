@@ -277,3 +277,46 @@ def test_gitlab_template_publishes(
     assert page.status_code == 200
     for dist in dists:
         assert dist.name in page.text
+
+
+BROKEN_WORKFLOW = """\
+name: release
+on:
+  release:
+    types: [published]
+permissions: {}
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    environment: pypi
+    permissions:
+      contents: read
+    steps:
+      - run: uv publish
+"""
+
+
+def test_action_check_only_reports_without_publishing(wheelhouse: Path, tmp_path: Path) -> None:
+    """`check-only: true`: trustpub check on the workspace, annotations on the lines, no upload."""
+    workspace = tmp_path / "workspace"
+    workflows = workspace / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "release.yml").write_text(BROKEN_WORKFLOW, encoding="utf-8")
+    run = run_action(
+        ROOT,
+        inputs={
+            "check-only": "true",
+            "expect": "provider=github\nrepository=octo/pkg\nworkflow=release.yml\nenvironment=pypi",
+        },
+        env={**_base_env(wheelhouse, _python_path()), "GITHUB_ACTIONS": "true"},
+        workspace=workspace,
+        runner_dir=tmp_path / "runner",
+    )
+    log = run.stdout + run.stderr
+    assert run.step("check").returncode == 1, log
+    assert run.step("publish").skipped
+    [error] = [a for a in run.annotations if a.level == "error"]
+    assert error.properties["file"] == ".github/workflows/release.yml"
+    assert error.properties["line"] == "10"
+    assert "id-token: write" in error.message
+    assert "release.yml:10: error [id-token-permission]" in run.step("check").stdout

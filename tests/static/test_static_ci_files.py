@@ -129,7 +129,7 @@ COMPAT_INPUTS = {
     "print-hash": "false",
     "attestations": "true",
 }
-OUR_INPUTS = {"jobs", "dry-run", "expect", "python-version"}
+OUR_INPUTS = {"jobs", "dry-run", "expect", "python-version", "check-only"}
 OUTPUTS = {"files", "project-url", "release-url", "trusted-publishing"}
 
 
