@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trustpub.cli._common import guarded, setup_logging, verbosity_options
+from trustpub.cli._common import guarded, one_line, setup_logging, verbosity_options
 
 if TYPE_CHECKING:
     from trustpub.setup.check import CheckReport
@@ -22,13 +22,14 @@ def _indent(text: str, prefix: str = "      ") -> list[str]:
 
 def finding_lines(finding: Finding) -> list[str]:
     """Plain-text lines for one finding (shared with ``publish``'s warnings)."""
+    where = one_line(finding.file)
     lines = [
-        f"{finding.file}:{finding.line}: {finding.severity} [{finding.kind}] {finding.message}",
+        f"{where}:{finding.line}: {finding.severity} [{finding.kind}] {one_line(finding.message)}",
         f"    PyPI: {finding.consequence}",
     ]
     if finding.fix:
         lines.append("    fix:")
-        lines.extend(_indent(finding.fix))
+        lines.extend(_indent("\n".join(one_line(line) for line in finding.fix.splitlines())))
     lines.append(f"    docs: {finding.docs_url}")
     return lines
 
@@ -64,8 +65,8 @@ def render_rich(report: CheckReport) -> None:
     for finding in report.findings:
         color = "red" if finding.severity == "error" else "yellow"
         console.print(
-            f"[bold]{escape(finding.file)}:{finding.line}[/] [{color}]{finding.severity}[/] "
-            f"[dim]\\[{finding.kind}][/] {escape(finding.message)}",
+            f"[bold]{escape(one_line(finding.file))}:{finding.line}[/] [{color}]{finding.severity}[/] "
+            f"[dim]\\[{finding.kind}][/] {escape(one_line(finding.message))}",
             soft_wrap=True,
         )
         console.print(f"    [dim]PyPI:[/] {escape(finding.consequence)}", soft_wrap=True)
@@ -79,11 +80,12 @@ def render_rich(report: CheckReport) -> None:
 def render_github(report: CheckReport) -> None:
     """Workflow commands, so GitHub shows each finding on its line."""
     from trustpub.cli._ci import workflow_command
+    from trustpub.cli._common import command_line
 
     for finding in report.findings:
         level = "error" if finding.severity == "error" else "warning"
         text = f"{finding.message}. PyPI: {finding.consequence}. Fix: {finding.fix}"
-        click.echo(
+        command_line(
             workflow_command(
                 level,
                 f"{text} ({finding.docs_url})",

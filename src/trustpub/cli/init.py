@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from trustpub.cli._common import guarded, setup_logging, verbosity_options
+from trustpub.cli._common import guarded, one_line, setup_logging, verbosity_options
 
 if TYPE_CHECKING:
     from trustpub.setup.initialize import InitPlan, Registration
@@ -20,8 +20,9 @@ INDEX_TITLES = {"pypi": "PyPI", "testpypi": "TestPyPI"}
 def _summary(plan: InitPlan) -> list[str]:
     p = plan.plan
     lines = [
-        f"project: {p.project}",
-        f"{p.provider.display_name} repository: {p.repository} (default branch {plan.branch})",
+        f"project: {one_line(p.project)}",
+        f"{p.provider.display_name} repository: {one_line(p.repository)} "
+        f"(default branch {one_line(plan.branch)})",
         f"trigger: {'a published release' if p.trigger == 'release' else 'a pushed tag v*'}",
     ]
     lines.extend(f"note: {note}" for note in plan.notes)
@@ -41,13 +42,14 @@ def _file_lines(plan: InitPlan) -> list[str]:
 
 def registration_lines(registration: Registration, project: str) -> list[str]:
     """The publisher to register on one index: form fields, then the two links."""
+    project = one_line(project)
     title = INDEX_TITLES.get(registration.index, registration.index)
     lines = [
         f"Register this trusted publisher on {title} ({registration.form.provider.display_name}):"
     ]
     for field in registration.form.fields:
         label = f"{field.label} (optional)" if field.optional else field.label
-        lines.append(f"  {label}: {field.value or '(leave empty)'}")
+        lines.append(f"  {label}: {one_line(field.value) if field.value else '(leave empty)'}")
     lines.append(f"  If {project} exists on {title}, open its publishing page, pre-filled:")
     lines.append(f"    {registration.project_link}")
     lines.append("  If it does not exist yet, add a pending publisher (the page is not pre-filled;")
