@@ -136,3 +136,29 @@ def test_running_job_file_github_and_gitlab(tmp_path: Path) -> None:
         running_job_file({"CI_PROJECT_DIR": str(gitlab), "CI_CONFIG_PATH": "../x.yml"}, "gitlab")
         is None
     )
+
+
+def test_this_repository_checks_clean() -> None:
+    """trustpub's own release workflow (`uses: ./`, the action itself) against its publisher."""
+    root = Path(__file__).resolve().parents[2]
+    result = _check(
+        str(root),
+        "--expect",
+        "provider=github",
+        "--expect",
+        "repository=trustpub/trustpub",
+        "--expect",
+        "workflow=release.yml",
+        "--expect",
+        "environment=pypi",
+        "--strict",
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 publishing job(s): 0 error(s), 0 warning(s)" in result.output
+
+
+def test_rich_output(tmp_path: Path) -> None:
+    result = _check(str(_repo(tmp_path, "gh-environment-mismatch")), "--format", "rich")
+    assert result.exit_code == 1
+    assert ".github/workflows/release.yml:23 error [environment]" in result.output
+    assert "environment: pypi" in result.output

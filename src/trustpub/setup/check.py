@@ -101,16 +101,32 @@ def _pipeline_files(root: Path, problems: list[Finding]) -> list[PipelineFile]:
     return files
 
 
+OUR_ACTION_NAME = "trustpub publish"
+"""The ``name:`` of trustpub's action.yml: a ``uses: ./`` step running it publishes."""
+
+
+def _local_publish_actions(root: Path) -> frozenset[str]:
+    """``./`` if ``root`` is trustpub's own repository (its action.yml at the top)."""
+    try:
+        text = (root / "action.yml").read_text(encoding="utf-8")[:MAX_FILE_BYTES]
+        data = parse(text).data
+    except (OSError, UnicodeDecodeError, YamlProblem):
+        return frozenset()
+    named = isinstance(data, dict) and data.get("name") == OUR_ACTION_NAME
+    return frozenset({"./"}) if named else frozenset()
+
+
 def run_check(root: Path, publisher: Publisher | None) -> CheckReport:
     """Check the CI files under ``root`` against ``publisher`` (None: PyPI's rules only)."""
     findings: list[Finding] = []
     workflows: list[Workflow] = []
+    local = _local_publish_actions(root)
     for rel in workflow_files(root):
         doc = _read(root, rel)
         if isinstance(doc, Finding):
             findings.append(doc)
         else:
-            workflows.append(Workflow(rel, doc))
+            workflows.append(Workflow(rel, doc, local))
     pipeline = _pipeline_files(root, findings)
     findings.extend(check_workflows(workflows, publisher))
     findings.extend(check_pipeline(pipeline, publisher))

@@ -16,6 +16,7 @@ from typing import Any
 
 from trustpub.oidc.publishers import Provider, Publisher
 from trustpub.setup.commands import (
+    OUR_ACTION,
     Publish,
     expected_publisher,
     is_build,
@@ -40,6 +41,8 @@ class Workflow:
     path: str
     """Relative path, e.g. ``.github/workflows/release.yml``."""
     doc: Document
+    local_publish_actions: frozenset[str] = frozenset()
+    """``uses: ./...`` paths that are trustpub's own action (its repository checking itself)."""
 
     @property
     def filename(self) -> str:
@@ -101,10 +104,11 @@ def _holds_identity(job: _Job) -> bool:
     return isinstance(data, dict) and grants_id_token(data.get("permissions"))
 
 
-def _step_publish(step: Mapping[str, Any]) -> Publish | None:
+def _step_publish(step: Mapping[str, Any], local: frozenset[str]) -> Publish | None:
     if isinstance(step.get("uses"), str):
         inputs = step.get("with")
-        return publish_in_action(step["uses"], inputs if isinstance(inputs, dict) else {})
+        uses = OUR_ACTION if step["uses"] in local else step["uses"]
+        return publish_in_action(uses, inputs if isinstance(inputs, dict) else {})
     if isinstance(step.get("run"), str):
         env = step.get("env")
         return publish_in_script(step["run"], env if isinstance(env, dict) else {})
@@ -116,7 +120,8 @@ def _collect_jobs(workflow: Workflow) -> list[_Job]:
     for name, spec in workflow.jobs.items():
         job = _Job(workflow, name, spec)
         for index, step in enumerate(job.steps):
-            found = _step_publish(step) if isinstance(step, dict) else None
+            local = workflow.local_publish_actions
+            found = _step_publish(step, local) if isinstance(step, dict) else None
             if found is not None and not found.with_token:
                 job.publishes.append((index, found))
         jobs.append(job)
