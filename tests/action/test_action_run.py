@@ -320,3 +320,84 @@ def test_action_check_only_reports_without_publishing(wheelhouse: Path, tmp_path
     assert error.properties["line"] == "10"
     assert "id-token: write" in error.message
     assert "release.yml:10: error [id-token-permission]" in run.step("check").stdout
+
+
+def test_init_workflow_with_the_action_publishes(
+    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """`trustpub init --action-commit SHA`: the publish job's `uses: trustpub/trustpub@SHA`
+    step runs this checkout's action.yml (the commit stands for this tree)."""
+    import shutil
+    from collections.abc import Mapping
+
+    from click.testing import CliRunner
+
+    from helpers_actions import run_workflow_job, setup_python_stand_in
+    from trustpub.cli import cli
+
+    name = unique_name("initact")
+    repo = tmp_path / "workspace"
+    repo.mkdir()
+    subprocess.run(["git", "-C", str(repo), "init", "-q"], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "remote", "add", "origin", f"https://github.com/octo/{name}.git"],
+        check=True,
+    )
+    (repo / "pyproject.toml").write_text(f'[project]\nname = "{name}"\n', encoding="utf-8")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    made = CliRunner().invoke(cli, ["init", str(repo), "--yes", "--action-commit", commit])
+    assert made.exit_code == 0, made.output
+    sandbox.add_publisher(
+        provider="github",
+        repository=f"octo/{name}",
+        workflow="release.yml",
+        environment="pypi",
+        projects=[name],
+        pending=True,
+    )
+    artifacts = tmp_path / "artifacts"
+    dists = make_release(artifacts / "dists", name, "1.0.0")
+    env = {
+        **_base_env(wheelhouse, _python_path()),
+        **sandbox.env(),
+        **_github_job(sandbox, name, "release.yml"),
+        "TRUSTPUB_REPOSITORY": sandbox.upload_url,
+    }
+    used: list[Mapping[str, str]] = []
+
+    def action(with_inputs: Mapping[str, str], step_env: Mapping[str, str]) -> dict[str, str]:
+        used.append(dict(with_inputs))
+        inner = run_action(
+            ROOT,
+            inputs={**with_inputs, "repository-url": sandbox.upload_url},
+            env=step_env,
+            workspace=repo,
+            runner_dir=tmp_path / "action-runner",
+        )
+        assert inner.ok, inner.stdout + inner.stderr
+        return inner.outputs
+
+    def download(with_inputs: Mapping[str, str], step_env: Mapping[str, str]) -> dict[str, str]:
+        shutil.copytree(artifacts / with_inputs["name"], repo / with_inputs["path"])
+        return {}
+
+    run = run_workflow_job(
+        repo / ".github" / "workflows" / "release.yml",
+        "publish-pypi",
+        env=env,
+        workspace=repo,
+        runner_dir=tmp_path / "runner",
+        stand_ins={
+            "actions/checkout": lambda with_inputs, step_env: {},
+            "actions/download-artifact": download,
+            "actions/setup-python": setup_python_stand_in,
+            "trustpub/trustpub": action,
+        },
+    )
+    assert run.ok, run.stdout + run.stderr
+    assert used == [{"attestations": "true"}]
+    with sandbox.client() as client:
+        page = client.get(f"/simple/{name}/")
+    assert page.status_code == 200
+    for dist in dists:
+        assert dist.name in page.text
