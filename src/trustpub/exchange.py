@@ -329,7 +329,6 @@ class TrustedPublisher:
     def _token_error(
         self, broken: validity.Violation, decoded: DecodedToken, audience: str
     ) -> IdentityError:
-        provider = self._detection.provider
         aud = decoded.audience
         unmodified = "use the token your CI provider issues, unmodified"
         if broken.rule is Rule.AUDIENCE_SEVERAL:
@@ -344,7 +343,7 @@ class TrustedPublisher:
             return IdentityError(
                 f"the OIDC token is for audience {aud!r}, but {self._target.display} "
                 f"expects {audience!r}",
-                hint=_audience_hint(provider, audience),
+                hint=self._detection.audience_hint(audience),
                 anchor="oidc-token-audience",
             )
         if broken.rule is Rule.AUDIENCE_MISSING:
@@ -357,7 +356,7 @@ class TrustedPublisher:
             expires = decoded.expires_at or 0.0
             return IdentityError(
                 f"the OIDC token expired at {_iso(expires)} ({broken.seconds} s ago)",
-                hint=_expired_hint(provider),
+                hint=self._detection.expired_hint,
                 anchor="oidc-token-expired",
             )
         if broken.rule is Rule.NOT_YET_VALID:
@@ -640,27 +639,6 @@ def _redirect(response: httpx.Response, url: str) -> TrustpubError:
         hint="point --repository at the index's real upload URL",
         anchor="index-redirect",
     )
-
-
-def _audience_hint(provider: str, audience: str) -> str:
-    if provider == "gitlab":
-        from trustpub.providers.gitlab import id_tokens_yaml
-
-        return "set the ID token's aud in .gitlab-ci.yml:\n" + id_tokens_yaml(audience)
-    if provider == "env":
-        return f"request the OIDC token for audience {audience!r}"
-    return f"the {provider} token source ignored the audience {audience!r}; report this"
-
-
-def _expired_hint(provider: str) -> str:
-    if provider == "gitlab":
-        return (
-            "GitLab ID tokens expire with the job's timeout; publish earlier in the job "
-            "or raise the job's timeout"
-        )
-    if provider in ("env", "activestate"):
-        return "obtain the token just before running trustpub; check this machine's clock"
-    return "check this machine's clock (NTP) and retry"
 
 
 def _malformed_refusal(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -316,113 +316,173 @@ def _reason_of(description: str) -> str:
     return description
 
 
+_FIXED_CAUSES: tuple[tuple[Callable[[str], bool], str, str], ...] = (
+    (
+        lambda reason: reason.startswith("JWT issuer "),
+        "the token's issuer is not the provider's public issuer "
+        "(GitHub Enterprise Server and custom issuers are not accepted)",
+        "publish from the provider's public service (github.com, gitlab.com)",
+    ),
+    (
+        lambda reason: reason == PULL_REQUEST_TARGET,
+        "the workflow was triggered by pull_request_target, which PyPI refuses",
+        TRIGGER_FIX,
+    ),
+    (
+        lambda reason: reason.startswith("The job_workflow_ref claim does not match"),
+        "the token was requested by a reusable workflow in another repository or at "
+        "another ref; PyPI matches the CALLED workflow file (job_workflow_ref)",
+        "run the publishing job in a workflow file of the repository itself "
+        "and name that file in the publisher",
+    ),
+    (
+        lambda reason: (
+            reason == "The ref and sha claims are empty"
+            or reason.startswith("The ref_path and sha")
+        ),
+        "the job has no git ref or commit (e.g. a deployment without a ref)",
+        "run the publishing job from a branch or tag",
+    ),
+    (
+        lambda reason: reason.startswith("The ci_config_ref_uri claim does not match"),
+        "the publisher's namespace or project differ in case from GitLab's canonical "
+        "path, or the pipeline path differs",
+        "configure the publisher with the namespace/project exactly as in the token's "
+        "ci_config_ref_uri",
+    ),
+    (
+        lambda reason: reason.startswith(("Could not job extract", "Could not extract")),
+        "the token does not name a workflow/pipeline file ending in .yml or .yaml",
+        "run the release from a workflow/pipeline file ending in .yml or .yaml",
+    ),
+    (
+        lambda reason: "subject" in reason,
+        "the ActiveState token's subject does not name the configured organization/project",
+        "check the organization and project of the ActiveState publisher",
+    ),
+    (
+        lambda reason: reason == "Check failed for required claim 'email_verified'",
+        "the Google token's email is not verified (email_verified is not true)",
+        EMAIL_FIX,
+    ),
+    (
+        lambda reason: reason == "Check failed for required claim 'builder'",
+        "the ActiveState token was not issued to the pypi-publisher builder",
+        BUILDER_FIX,
+    ),
+)
+"""Warehouse's ``invalid-publisher`` reasons (oidc/models at 6b62157) -> (cause, fix)."""
+
+_NOT_FOUND_CAUSES: dict[Provider | None, tuple[str, ...]] = {
+    Provider.GITHUB: (
+        "no publisher has exactly this owner, repository name, workflow file name and "
+        "environment (the lookup is case-sensitive)",
+        "a renamed repository/owner, a renamed or moved workflow file, or a changed "
+        "environment breaks a publisher that used to work",
+        "the repository owner was deleted and re-created (its numeric id changed)",
+    ),
+    Provider.GITLAB: (
+        "no publisher has this namespace/project, top-level pipeline file path and "
+        "environment (environments are case-sensitive)",
+        "included pipeline files do not count: PyPI sees only the top-level file",
+    ),
+    Provider.GOOGLE: ("no publisher has this service-account email (or its subject pin differs)",),
+    Provider.ACTIVESTATE: (
+        "no publisher has this organization, project and actor (the actor must be the "
+        "user who triggered the build)",
+    ),
+    None: ("no publisher on the index matches the token's claims",),
+}
+
+
 def _publisher_causes(
     reason: str, provider: Provider | None, token: DecodedToken | None
 ) -> tuple[list[str], str]:
     """Likely causes and the fix for an ``invalid-publisher`` reason."""
-    claims: Mapping[str, Any] = token.claims if token is not None else {}
-    name = provider.display_name if provider else "the CI provider"
     if reason.startswith("Missing claim "):
         claim = reason.removeprefix("Missing claim ").strip("'")
+        name = provider.display_name if provider else "the CI provider"
         return (
             [f"the token has no '{claim}' claim: it is not a {name} CI token as PyPI expects it"],
             f"make sure the token really comes from {name}'s CI identity for this job",
         )
-    if reason.startswith("JWT issuer "):
-        return (
-            [
-                "the token's issuer is not the provider's public issuer "
-                "(GitHub Enterprise Server and custom issuers are not accepted)"
-            ],
-            "publish from the provider's public service (github.com, gitlab.com)",
-        )
-    if reason == PULL_REQUEST_TARGET:
-        return (
-            ["the workflow was triggered by pull_request_target, which PyPI refuses"],
-            TRIGGER_FIX,
-        )
-    if reason.startswith("The job_workflow_ref claim does not match"):
-        return (
-            [
-                "the token was requested by a reusable workflow in another repository or at "
-                "another ref; PyPI matches the CALLED workflow file (job_workflow_ref)",
-            ],
-            "run the publishing job in a workflow file of the repository itself "
-            "and name that file in the publisher",
-        )
-    if reason == "The ref and sha claims are empty" or reason.startswith("The ref_path and sha"):
-        return (
-            ["the job has no git ref or commit (e.g. a deployment without a ref)"],
-            "run the publishing job from a branch or tag",
-        )
-    if reason.startswith("The ci_config_ref_uri claim does not match"):
-        return (
-            [
-                "the publisher's namespace or project differ in case from GitLab's canonical "
-                "path, or the pipeline path differs",
-            ],
-            "configure the publisher with the namespace/project exactly as in the token's "
-            "ci_config_ref_uri",
-        )
-    if reason.startswith(("Could not job extract", "Could not extract")):
-        return (
-            ["the token does not name a workflow/pipeline file ending in .yml or .yaml"],
-            "run the release from a workflow/pipeline file ending in .yml or .yaml",
-        )
-    if "subject" in reason:
-        return (
-            ["the ActiveState token's subject does not name the configured organization/project"],
-            "check the organization and project of the ActiveState publisher",
-        )
-    if reason == "Check failed for required claim 'email_verified'":
-        return (
-            ["the Google token's email is not verified (email_verified is not true)"],
-            EMAIL_FIX,
-        )
-    if reason == "Check failed for required claim 'builder'":
-        return (
-            ["the ActiveState token was not issued to the pypi-publisher builder"],
-            BUILDER_FIX,
-        )
+    for matches, cause, fix in _FIXED_CAUSES:
+        if matches(reason):
+            return [cause], fix
     if reason != NOT_FOUND:
         return (
             [f"the token does not satisfy the publisher: {reason}"],
-            "compare the publisher's fields with the claims shown above",
+            "compare the publisher's fields with the claims below",
         )
-    causes: list[str]
-    if provider is Provider.GITHUB:
-        causes = [
-            "no publisher has exactly this owner, repository name, workflow file name and "
-            "environment (the lookup is case-sensitive)",
-            "a renamed repository/owner, a renamed or moved workflow file, or a changed "
-            "environment breaks a publisher that used to work",
-            "the repository owner was deleted and re-created (its numeric id changed)",
-        ]
-        workflow_ref, job_ref = claims.get("workflow_ref"), claims.get("job_workflow_ref")
-        if workflow_ref and job_ref and workflow_ref != job_ref:
-            causes.append(
-                "this job runs in a reusable workflow: PyPI looks for the CALLED file "
-                f"({_github_workflow(claim_text(job_ref))}), not the caller"
-            )
-    elif provider is Provider.GITLAB:
-        causes = [
-            "no publisher has this namespace/project, top-level pipeline file path and "
-            "environment (environments are case-sensitive)",
-            "included pipeline files do not count: PyPI sees only the top-level file",
-        ]
-    elif provider is Provider.GOOGLE:
-        causes = ["no publisher has this service-account email (or its subject pin differs)"]
-    elif provider is Provider.ACTIVESTATE:
-        causes = [
-            "no publisher has this organization, project and actor (the actor must be the "
-            "user who triggered the build)"
-        ]
-    else:
-        causes = ["no publisher on the index matches the token's claims"]
-    return (
-        causes,
-        'add the "Publisher to configure" shown above on the index (or fix the workflow to match it)',
-    )
+    causes = list(_NOT_FOUND_CAUSES[provider])
+    claims: Mapping[str, Any] = token.claims if token is not None else {}
+    workflow_ref, job_ref = claims.get("workflow_ref"), claims.get("job_workflow_ref")
+    if provider is Provider.GITHUB and workflow_ref and job_ref and workflow_ref != job_ref:
+        causes.append(
+            "this job runs in a reusable workflow: PyPI looks for the CALLED file "
+            f"({_github_workflow(claim_text(job_ref))}), not the caller"
+        )
+    return causes, "add the publisher below on the index (or fix the workflow to match it)"
+
+
+@dataclass(frozen=True)
+class _MintAnswer:
+    """What the index answered to one mint request, as the first lines of every explanation."""
+
+    code: str
+    lines: tuple[str, ...]
+
+    def build(
+        self, message: str, causes: Sequence[str], hint: str, blocks: Sequence[str]
+    ) -> Explanation:
+        details = list(self.lines)
+        if causes:
+            details.append("Likely causes:")
+            details.extend(f"  - {cause}" for cause in causes)
+        details.extend(blocks)
+        return Explanation(message, tuple(details), hint, self.code)
+
+
+def _publisher_links(
+    token: DecodedToken | None, kind: Provider | None, target_display: str, project: str | None
+) -> list[str]:
+    """Links to PyPI's publisher forms (only for PyPI and TestPyPI, only with a token)."""
+    if token is None or kind is None or target_display not in INDEX_HOSTS:
+        return []
+    urls = publisher_links(publisher_form(token, kind), project)
+    index = target_display
+    links: list[str] = []
+    if f"{index}-project" in urls:
+        links.append(f"Add it to the project: {urls[f'{index}-project']}")
+    links.append(f"Or as a pending publisher (new project): {urls[f'{index}-pending']}")
+    links.append(f"  ({PENDING_NOTE})")
+    return links
+
+
+_REUSED = (
+    [
+        "an OIDC token can be exchanged once; this one was used by an earlier mint",
+        "the token was cached or shared between jobs or steps",
+    ],
+    "request a fresh OIDC token for every exchange (a GitLab/ActiveState token "
+    "variable holds one token per job: mint once and reuse the upload token)",
+)
+_PENDING_EXISTS = (
+    [
+        "a pending publisher can only create a project that does not exist yet",
+        "the project was created meanwhile (by an earlier run, or someone else took "
+        "the name); the index has now deleted this pending publisher",
+    ],
+    "if the project is yours, add a normal trusted publisher on the project's "
+    "Publishing settings page; otherwise pick another project name",
+)
+_NOT_ENABLED = (
+    [
+        "the index's administrators disabled trusted publishing "
+        "(not a problem with your configuration)"
+    ],
+    "retry later (see https://status.python.org), or publish with an API token (--token) meanwhile",
+)
 
 
 def explain_mint_error(
@@ -443,67 +503,33 @@ def explain_mint_error(
     # What the index said is shown as one bounded line: it must not add lines of its own.
     flat = " ".join(description.split())
     excerpt = flat[:MINT_DESCRIPTION_LIMIT] + ("..." if len(flat) > MINT_DESCRIPTION_LIMIT else "")
-    answer = f"{target_display} answered: {code}: {excerpt}".rstrip(": ")
+    answer = _MintAnswer(code, (f"{target_display} answered: {code}: {excerpt}".rstrip(": "),))
     claims_lines = _claims_block(token, kind)
     configure = _configure_block(token, kind, target_display)
-    declared_lines, comparison = _declared_block(token, declared)
-    links: list[str] = []
-    if token is not None and kind is not None and target_display in INDEX_HOSTS:
-        form = publisher_form(token, kind)
-        index = target_display
-        urls = publisher_links(form, project)
-        if f"{index}-project" in urls:
-            links.append(f"Add it to the project: {urls[f'{index}-project']}")
-        links.append(f"Or as a pending publisher (new project): {urls[f'{index}-pending']}")
-        links.append(f"  ({PENDING_NOTE})")
-
-    def build(message: str, causes: list[str], hint: str, blocks: Sequence[str]) -> Explanation:
-        details = [answer]
-        if causes:
-            details.append("Likely causes:")
-            details.extend(f"  - {cause}" for cause in causes)
-        details.extend(blocks)
-        return Explanation(message, tuple(details), hint, code)
-
+    links = _publisher_links(token, kind, target_display, project)
     if code == "invalid-publisher":
+        declared_lines, comparison = _declared_block(token, declared)
         reason = _reason_of(description)
         causes, hint = _publisher_causes(reason, kind, token)
         if comparison is not None and not comparison.ok:
             failing = next(c for c in comparison.checks if c.field == comparison.field)
             hint = failing.fix or hint
         who = f"{kind.display_name} " if kind else ""
-        return build(
+        return answer.build(
             f"{target_display} has no trusted publisher matching this {who}token ({reason})",
             causes,
             hint,
             [*claims_lines, *configure, *links, *declared_lines],
         )
     if code == "invalid-pending-publisher":
-        return build(
-            f"{target_display} refused the pending publisher: the project already exists",
-            [
-                "a pending publisher can only create a project that does not exist yet",
-                "the project was created meanwhile (by an earlier run, or someone else took "
-                "the name); the index has now deleted this pending publisher",
-            ],
-            "if the project is yours, add a normal trusted publisher on the project's "
-            "Publishing settings page; otherwise pick another project name",
-            [*configure, *links],
-        )
+        message = f"{target_display} refused the pending publisher: the project already exists"
+        return answer.build(message, *_PENDING_EXISTS, [*configure, *links])
     if code == "invalid-reuse-token":
-        return build(
-            f"{target_display} refused the OIDC token: it was already exchanged",
-            [
-                "an OIDC token can be exchanged once; this one was used by an earlier mint",
-                "the token was cached or shared between jobs or steps",
-            ],
-            "request a fresh OIDC token for every exchange (a GitLab/ActiveState token "
-            "variable holds one token per job: mint once and reuse the upload token)",
-            [],
-        )
+        message = f"{target_display} refused the OIDC token: it was already exchanged"
+        return answer.build(message, *_REUSED, [])
     if code == "invalid-token":
         causes = _token_causes(token, audience, time.time() if now is None else now)
-        return build(
+        return answer.build(
             f"{target_display} could not verify the OIDC token (malformed or invalid token)",
             causes,
             "run `trustpub claims` in the same job to check the token's audience, "
@@ -513,21 +539,13 @@ def explain_mint_error(
     if code == "invalid-payload":
         message, causes, hint, anchor = _payload_parts(description, token, kind, target_display)
         blocks = claims_lines if anchor == "unknown-issuer" else []
-        built = build(message, causes, hint, blocks)
+        built = answer.build(message, causes, hint, blocks)
         return Explanation(built.message, built.details, built.hint, anchor)
     if code == "not-enabled":
-        return build(
-            f"{target_display} has trusted publishing turned off"
-            + (f" for {kind.display_name}" if kind else ""),
-            [
-                "the index's administrators disabled trusted publishing "
-                "(not a problem with your configuration)"
-            ],
-            "retry later (see https://status.python.org), or publish with an API token "
-            "(--token) meanwhile",
-            [],
-        )
-    return build(
+        who = f" for {kind.display_name}" if kind else ""
+        message = f"{target_display} has trusted publishing turned off{who}"
+        return answer.build(message, *_NOT_ENABLED, [])
+    return answer.build(
         f"{target_display} refused the token exchange: {code}",
         [],
         "see the index's answer above; rerun with -v for details",

@@ -1,9 +1,10 @@
 """Where the OIDC identity comes from: CI systems and clouds, tried in a fixed order.
 
 Order: an explicit ``--oidc-token-env NAME``, then GitHub Actions, GitLab
-CI/CD, ActiveState, and Google Cloud last (the only provider that may touch
-the network while detecting, and only on a machine that shows signs of Google
-Cloud). Detection reads the environment first: on a laptop nothing is
+CI/CD, ActiveState, Google Cloud (the only provider that may touch the network
+while detecting, and only on a machine that shows signs of Google Cloud), and
+last the ``id`` library's detectors for CIs trustpub has no module for
+(:mod:`~trustpub.providers.ambient`). Detection reads the environment first: on a laptop nothing is
 contacted and :func:`detect` returns None.
 
 Each provider follows one contract: ``None`` = not here, a
@@ -19,9 +20,14 @@ import os
 import time
 from collections.abc import Callable, Mapping
 
-from trustpub.oidc.claims import DecodedToken
+import httpx
+
+from trustpub._secret import Secret
+from trustpub.errors import IdentityError
+from trustpub.oidc import validity
+from trustpub.oidc.claims import DecodedToken, claim_text, decode_unverified
 from trustpub.oidc.publishers import Provider, provider_for_issuer
-from trustpub.providers import _token, activestate, github, gitlab, google
+from trustpub.providers import _token, activestate, ambient, github, gitlab, google
 from trustpub.providers import env as env_provider
 from trustpub.providers._base import (
     Detection,
@@ -32,7 +38,7 @@ from trustpub.providers._base import (
     logger,
 )
 
-PROVIDER_NAMES = ("env", "github", "gitlab", "activestate", "google")
+PROVIDER_NAMES = ("env", "github", "gitlab", "activestate", "google", "ambient")
 """Every ``Detection.provider`` value, in detection order."""
 
 
@@ -57,7 +63,8 @@ def detect(
         github.detect,
         gitlab.detect,
         activestate.detect,
-        google.detect,  # last: the only one that may probe the network
+        google.detect,  # the only one of ours that may probe the network
+        ambient.detect,  # last: CIs only the id library knows (process environment only)
     )
     for detector in detectors:
         found = detector(environ, probe=probe)
@@ -78,6 +85,31 @@ def _token_provider(provider: str | None, token: DecodedToken | None) -> Provide
     if kind is None and token.claims.get("project_path") and token.claims.get("ci_config_ref_uri"):
         return Provider.GITLAB  # a self-managed GitLab instance
     return kind
+
+
+def token_for_audience(
+    detection: Detection, audience: str, client: httpx.Client | None = None
+) -> Secret:
+    """An OIDC token for another ``audience`` (e.g. ``sigstore``) from the detected provider.
+
+    GitHub asks its token service for that audience; GitLab reads the job's
+    ``<AUD>_ID_TOKEN`` variable (``SIGSTORE_ID_TOKEN``; missing: the error shows the
+    ``id_tokens:`` entry to add); Google asks the metadata server (or IAM); the
+    fallback asks the ``id`` library. A source that holds one fixed token
+    (``--oidc-token-env``, ActiveState) serves only the audience it was issued for,
+    so the token's audience is checked (:mod:`trustpub.oidc.validity`) and a
+    mismatch raises :class:`~trustpub.errors.IdentityError`.
+    """
+    token = detection.fetch_token(audience, client=client)
+    decoded = decode_unverified(token.reveal())
+    if validity.audience_violations(decoded, audience):
+        shown = claim_text(decoded.claims.get("aud")) or "none"
+        raise IdentityError(
+            f"{detection.description} holds a token for audience {shown!r}, not {audience!r}",
+            hint=f"obtain a separate OIDC token for audience {audience!r} in this job",
+            anchor="oidc-token-audience",
+        )
+    return token
 
 
 _ORDER: dict[Severity, int] = {"blocker": 0, "warning": 1, "info": 2}
@@ -126,4 +158,5 @@ __all__ = [
     "TransientIdentityError",
     "detect",
     "preflight",
+    "token_for_audience",
 ]

@@ -45,13 +45,23 @@ class Detection:
     """A CI or cloud identity found in this environment (no secrets inside)."""
 
     provider: str
-    """``github``, ``gitlab``, ``google``, ``activestate`` or ``env``."""
+    """``github``, ``gitlab``, ``google``, ``activestate``, ``env`` or ``ambient``."""
     description: str
     """Human text, e.g. ``GitHub Actions (octo/pkg, workflow release.yml)``."""
     fetcher: TokenFetcher = field(repr=False, compare=False)
     static_token: bool = False
     """True when the environment holds one fixed token (GitLab, ActiveState, ``env``):
     asking again returns the same JWT, so a second mint with it is refused as reuse."""
+    expired_hint: str = "check this machine's clock (NTP) and retry"
+    """The fix when this source's token is expired (each provider words it for its configuration)."""
+    audience_fix: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    """``audience -> fix`` when this source's token is for another audience (None: a bug to report)."""
+
+    def audience_hint(self, audience: str) -> str:
+        """The fix when the token this source gave is not for ``audience``."""
+        if self.audience_fix is not None:
+            return self.audience_fix(audience)
+        return f"the {self.provider} token source ignored the audience {audience!r}; report this"
 
     def fetch_token(self, audience: str, *, client: httpx.Client | None = None) -> Secret:
         """An OIDC token for ``audience``; raises ``IdentityError`` with a specific hint.
@@ -62,6 +72,37 @@ class Detection:
         never through a proxy.
         """
         return self.fetcher(audience, client)
+
+
+STATIC_EXPIRED_HINT = "obtain the token just before running trustpub; check this machine's clock"
+"""The expiry fix for a token handed over once (``--oidc-token-env``, ActiveState)."""
+
+
+def handed_over(
+    provider: str,
+    description: str,
+    value: str,
+    *,
+    audience_fix: Callable[[str], str] | None = None,
+) -> Detection:
+    """A source that holds one token, handed over once (``--oidc-token-env``, ActiveState).
+
+    Asking again returns the same token, whatever the audience (``static_token``);
+    the caller checks that its audience fits.
+    """
+    token = Secret(value)
+
+    def fetch(audience: str, client: httpx.Client | None) -> Secret:
+        return token
+
+    return Detection(
+        provider=provider,
+        description=description,
+        fetcher=fetch,
+        static_token=True,
+        expired_hint=STATIC_EXPIRED_HINT,
+        audience_fix=audience_fix,
+    )
 
 
 Severity = Literal["blocker", "warning", "info"]
@@ -146,6 +187,7 @@ def with_client(
 
 
 __all__ = [
+    "STATIC_EXPIRED_HINT",
     "TOKEN_REDIRECT_ANCHOR",
     "Detection",
     "Finding",
@@ -154,6 +196,7 @@ __all__ = [
     "TransientIdentityError",
     "check_credential_url",
     "env_true",
+    "handed_over",
     "logger",
     "transport_error",
     "valid_env_name",

@@ -24,19 +24,20 @@ So trustpub never holds a real ActiveState token today; the platform does the
 exchange itself. For builders that do hand the token to a process, and for the
 sandbox, trustpub reads it from :data:`TOKEN_ENV` - **our own convention**, not
 ActiveState's. Any other variable works with ``--oidc-token-env NAME``.
+
+``id`` has no ActiveState detector, so there is nothing of it to use here. The
+variable holds one token for one audience: a token for another audience
+(``providers.token_for_audience``) is refused, never substituted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
-
-from trustpub._secret import Secret
 from trustpub.oidc.claims import DecodedToken, claim_text
 from trustpub.oidc.diagnostics import BUILDER_FIX
 from trustpub.oidc.rules import ACTIVESTATE_BUILDER
-from trustpub.providers._base import Detection, Finding, logger
+from trustpub.providers._base import Detection, Finding, handed_over, logger
 
 NAME = "activestate"
 
@@ -50,18 +51,8 @@ def detect(env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
     if not value:
         logger.debug("activestate: %s unset; not an ActiveState build", TOKEN_ENV)
         return None
-    token = Secret(value)
     logger.debug("activestate: token found in %s", TOKEN_ENV)
-
-    def fetch(audience: str, client: httpx.Client | None) -> Secret:
-        return token
-
-    return Detection(
-        provider=NAME,
-        description=f"ActiveState Platform build (token in {TOKEN_ENV})",
-        fetcher=fetch,
-        static_token=True,
-    )
+    return handed_over(NAME, f"ActiveState Platform build (token in {TOKEN_ENV})", value)
 
 
 def findings(token: DecodedToken | None) -> list[Finding]:

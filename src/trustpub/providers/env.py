@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
-
-from trustpub._secret import Secret
 from trustpub.errors import IdentityError, UsageError
-from trustpub.providers._base import Detection, logger, valid_env_name
+from trustpub.providers._base import Detection, handed_over, logger, valid_env_name
 
 NAME = "env"
 
@@ -37,17 +34,12 @@ def detect(env: Mapping[str, str], variable: str) -> Detection:
             "(under tox, list it in pass_env)",
             anchor="oidc-token-env",
         )
-    token = Secret(value)
     logger.debug("env: token found in %s", variable)
-
-    def fetch(audience: str, client: httpx.Client | None) -> Secret:
-        return token
-
-    return Detection(
-        provider=NAME,
-        description=f"OIDC token from ${variable}",
-        fetcher=fetch,
-        static_token=True,
+    return handed_over(
+        NAME,
+        f"OIDC token from ${variable}",
+        value,
+        audience_fix=lambda audience: f"request the OIDC token for audience {audience!r}",
     )
 
 

@@ -16,7 +16,9 @@ own order and does not say which one matched), and talks urllib3 outside
 trustpub's HTTP client (own timeouts, no pytest-httpx, error texts that embed
 response bodies). Its TLS is not the obstacle: urllib3 loads OpenSSL's default
 paths, which honour ``SSL_CERT_FILE``, so it could reach the sandbox. The fork
-pull-request hint and the exact YAML fix are trustpub's own.
+pull-request hint and the exact YAML fix are trustpub's own. ``id`` is used only
+as the fallback for CIs trustpub has no module for (:mod:`trustpub.providers.ambient`).
+A token for another audience (``sigstore``) is one more request with that audience.
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ asked for.
 ``id`` implements the same convention (``detect_gitlab``), but it reads
 ``os.environ`` only and is reachable solely through its private
 ``id._internal`` module or the all-provider ``detect_credential``; reading one
-variable from the mapping trustpub was given is simpler than adapting it. The
-tests check that both agree on the variable name.
+variable from the mapping trustpub was given is simpler than adapting it (and
+the sandbox's jobs hand trustpub such a mapping, which ``id`` cannot see). The
+tests check that both agree on the variable name. A token for another audience
+comes from the same convention: ``sigstore`` from ``SIGSTORE_ID_TOKEN``.
 """
 
 from __future__ import annotations
@@ -56,7 +58,17 @@ def detect(env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
     def fetch(audience: str, client: httpx.Client | None) -> Secret:
         return _fetch(snapshot, audience)
 
-    return Detection(provider=NAME, description=describe(env), fetcher=fetch, static_token=True)
+    return Detection(
+        provider=NAME,
+        description=describe(env),
+        fetcher=fetch,
+        static_token=True,
+        expired_hint="GitLab ID tokens expire with the job's timeout; publish earlier in the job "
+        "or raise the job's timeout",
+        audience_fix=lambda audience: (
+            "set the ID token's aud in .gitlab-ci.yml:\n" + id_tokens_yaml(audience)
+        ),
+    )
 
 
 def _fetch(snapshot: Mapping[str, str], audience: str) -> Secret:

@@ -28,6 +28,7 @@ Why not ``id``'s GCP detector: it requires the DMI file (absent on Cloud Run's
 gVisor sandbox), hard-codes the metadata host ``metadata`` and the IAM URL (so
 neither Cloud Run nor the sandbox can be served), raises on a Google machine
 without an identity instead of returning None, and reads ``os.environ`` only.
+A token for another audience (``sigstore``) is one more identity request.
 """
 
 from __future__ import annotations
