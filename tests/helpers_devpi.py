@@ -8,7 +8,7 @@ index ``alice/dev`` (``PUT /alice/dev`` as alice, HTTP Basic auth). devpi
 takes uploads at ``/<user>/<index>/`` and serves the simple index at
 ``/<user>/<index>/+simple/``.
 
-Startup takes several seconds, so tests share one server per module.
+Startup takes seconds (argon2's cost is lowered), so tests share one server per module.
 """
 
 from __future__ import annotations
@@ -120,6 +120,14 @@ def start_devpi(directory: Path, *, timeout: float = 120.0) -> Iterator[Devpi]:
             "--offline-mode",
             "--threads",
             "8",
+            # The server secret is derived with argon2 at startup; its default cost takes a
+            # minute on a loaded 2-core machine. A test server needs no such protection.
+            "--argon2-time-cost",
+            "1",
+            "--argon2-memory-cost",
+            "8",
+            "--argon2-parallelism",
+            "1",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

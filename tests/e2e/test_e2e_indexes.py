@@ -122,7 +122,7 @@ def test_devpi_conflict_is_reported_as_a_conflict(tmp_path: Path, devpi: Devpi) 
 
 def test_devpi_wrong_password_and_wrong_user(tmp_path: Path, devpi: Devpi) -> None:
     make_wheel(tmp_path / "dist", name=project_name())
-    wrong = "not-alices-password-" + secrets.token_hex(8)
+    wrong = "x" + secrets.token_hex(12)
     pypirc(tmp_path / "home", devpi, password=wrong)
     # devpi-server: 401 Unauthorized, "This server could not verify that you are authorized ...".
     code, _, stderr, texts = publish(tmp_path, "-r", "company", "-q")
@@ -240,7 +240,7 @@ def test_pypiserver_user_and_password_upload_then_skip_existing(
 def test_pypiserver_wrong_password(tmp_path: Path, pypiserver_alice: tuple[str, str]) -> None:
     url, _password = pypiserver_alice
     make_wheel(tmp_path / "dist", name=project_name())
-    wrong = "wrong-" + secrets.token_urlsafe(18)
+    wrong = "w" + secrets.token_urlsafe(18)
     # pypiserver: 403 Forbidden, body "None" (no detail).
     code, _, stderr, texts = publish(
         tmp_path, "-r", url, "-u", "alice", "-vv", TRUSTPUB_PASSWORD=wrong
