@@ -219,6 +219,13 @@ def test_github_outputs_summary_and_no_token_leak(sandbox: Sandbox, tmp_path: Pa
     assert f"{module_name(project)}-2.0.0.tar.gz" in summary
     assert "::group::" in result.stdout
     assert "::endgroup::" in result.stdout
+    # The links are true: the sandbox serves them (as PyPI does), listing the release's files.
+    with sandbox.client() as client:
+        release = client.get(f"/project/{project}/2.0.0/")
+        assert client.get(f"/project/{project}/").status_code == 200
+        assert client.get(f"/project/{project}/9.9.9/").status_code == 404
+    assert release.status_code == 200
+    assert f"{module_name(project)}-2.0.0.tar.gz" in release.text
 
 
 def test_dry_run_mints_nothing(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 """The read side of the sandbox index: ``/simple/`` (PEP 503/691), ``/pypi/<name>/json``, ``/files/``.
 
 Enough for ``pip install --index-url <simple_url>`` to install what was
-published, and for clients to check whether a file already exists.
+published, and for clients to check whether a file already exists. The
+project and release pages (``/project/<name>/``, ``/project/<name>/<version>/``)
+are plain lists of files, there so that the links a publish prints (PyPI's
+web layout) lead somewhere on the sandbox too.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class IndexEndpoints:
             Route("/simple/{name}/", self.simple_project, methods=["GET"]),
             Route("/simple/{name}", self.simple_redirect, methods=["GET"]),
             Route("/pypi/{name}/json", self.json_project, methods=["GET"]),
+            Route("/project/{name}/", self.project_page, methods=["GET"]),
+            Route("/project/{name}/{version}/", self.project_page, methods=["GET"]),
             Route("/files/{project}/{filename}", self.file, methods=["GET"]),
             Route(
                 "/integrity/{project}/{version}/{filename}/provenance",
@@ -132,6 +137,27 @@ class IndexEndpoints:
             f"  </head>\n  <body>\n    <h1>Links for {html.escape(project.name)}</h1>\n"
             + "\n".join(rows)
             + "\n  </body>\n</html>\n"
+        )
+        return HTMLResponse(page)
+
+    async def project_page(self, request: Request) -> Response:
+        """A project's (or one release's) files as an HTML list; 404 when there are none."""
+        project = self.state.project(request.path_params["name"])
+        version = request.path_params.get("version")
+        files = sorted(
+            (f for f in (project.files if project else []) if version in (None, f.version)),
+            key=lambda f: f.filename,
+        )
+        if project is None or not files:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        title = html.escape(project.name + (f" {version}" if version else ""))
+        rows = "\n".join(
+            f'    <li><a href="{_file_url(project, f)}">{html.escape(f.filename)}</a></li>'
+            for f in files
+        )
+        page = (
+            f"<!DOCTYPE html>\n<html>\n  <head><title>{title}</title></head>\n  <body>\n"
+            f"    <h1>{title}</h1>\n    <ul>\n{rows}\n    </ul>\n  </body>\n</html>\n"
         )
         return HTMLResponse(page)
 
