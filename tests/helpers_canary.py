@@ -510,6 +510,41 @@ def run_cli(
     )
 
 
+# A child started from a background job of a non-interactive shell inherits SIGINT
+# ignored, and Python then keeps it ignored. The tests that send signals start
+# trustpub through this launcher, which gives it the dispositions they rely on
+# (Python's default: KeyboardInterrupt on SIGINT, termination on SIGTERM), or
+# deliberately the ignored one to prove that trustpub installs its own handlers.
+_LAUNCHER = """
+import signal, sys
+disposition = sys.argv.pop(1)
+if disposition == "default":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+else:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+sys.argv[0] = "trustpub"
+from trustpub.cli import main
+main()
+"""
+
+
+def start_cli(
+    args: list[str], *, env: Mapping[str, str], cwd: Path, signals: str = "default"
+) -> subprocess.Popen[str]:
+    """``trustpub ARGS`` as a child with known signal dispositions (``default`` or ``ignored``)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _LAUNCHER, signals, *args],
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
 def json_document(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     """The one JSON document a ``--json`` run printed."""
     try:
@@ -546,5 +581,6 @@ __all__ = [
     "reply",
     "run_cli",
     "secret_forms",
+    "start_cli",
     "without_mask_lines",
 ]

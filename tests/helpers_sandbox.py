@@ -184,6 +184,24 @@ class Sandbox:
             entries: list[dict[str, Any]] = response.json()["requests"]
             return entries
 
+    def hold_uploads(self, *, after: int = 0) -> None:
+        """Hold every upload (after ``after`` more went through) until :meth:`release_uploads`."""
+        with self.client() as client:
+            client.post("/_sandbox/hold", json={"after": after}).raise_for_status()
+
+    def wait_until_held(self, count: int) -> None:
+        """Return once ``count`` uploads are held open by the sandbox (no polling, no sleep)."""
+        with self.client(timeout=90) as client:
+            response = client.get("/_sandbox/held", params={"count": count, "timeout": 60})
+            assert response.status_code == 200, f"uploads held: {response.json()['held']}"
+
+    def release_uploads(self) -> int:
+        with self.client() as client:
+            response = client.post("/_sandbox/release")
+            response.raise_for_status()
+            released: int = response.json()["released"]
+            return released
+
     def add_publisher(
         self, spec: str | Mapping[str, Any] | None = None, **fields: Any
     ) -> dict[str, Any]:

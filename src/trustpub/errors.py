@@ -40,6 +40,8 @@ class ExitCode(IntEnum):
     """The index could not be reached or kept failing after retries."""
     INTERRUPTED = 130
     """Stopped by SIGINT (Ctrl-C)."""
+    TERMINATED = 143
+    """Stopped by SIGTERM (a cancelled CI job); the summary shows what was uploaded."""
 
 
 def troubleshooting_url(anchor: str) -> str:

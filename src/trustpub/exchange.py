@@ -568,9 +568,16 @@ class TrustedPublisher:
             self._current = None
             self._refresh_at = 0.0
         url = self._target.oidc_url("burn-token")
+        interrupted = False
         for token in tokens:
             try:
-                response = self._post_burn(url, token)
+                try:
+                    response = self._post_burn(url, token)
+                except KeyboardInterrupt:
+                    # A signal during the burn: burn anyway (the CLI raises only once); the
+                    # run then ends as it would have, and the CLI exits 130/143.
+                    interrupted = True
+                    response = self._post_burn(url, token)
             except TrustpubError as failure:  # the retries are spent
                 self._reporter.warning(failure.message)
                 continue
@@ -589,6 +596,10 @@ class TrustedPublisher:
                 )
             else:
                 self._reporter.warning(_burn_refused(response).message)
+        if interrupted:
+            self._reporter.warning(
+                "a signal arrived while revoking the upload token; the revocation was sent again"
+            )
 
     def _post_burn(self, url: str, token: Secret) -> httpx.Response:
         """One burn, retried on transport errors, 5xx and 429 (a live token must not stay)."""

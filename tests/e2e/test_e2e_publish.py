@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +27,7 @@ from helpers_e2e import (
 )
 
 from fixtures_dists import make_release, make_sdist, make_wheel
+from helpers_canary import start_cli
 from helpers_env import sandbox_env
 from helpers_sandbox import Sandbox, unique_name
 
@@ -403,31 +402,30 @@ def test_token_refresh_with_short_lifetime(sandbox_factory: SandboxFactory, tmp_
 
 
 def test_sigint_during_uploads(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
-    box = sandbox_factory("--latency-ms", "4000")
+    """Ctrl-C while the index holds an upload open: exit 130 at once, every file in the summary.
+
+    The sandbox holds the uploads open until trustpub has exited, so the test
+    depends neither on timing nor on how the test run was started (the child
+    gets Python's default SIGINT handling from the launcher, whatever ours is).
+    """
+    box = sandbox_factory()
     project = unique_name("sigint")
     dist = tmp_path / "dist"
     for tag in ("py3-none-any", "py2.py3-none-any", "cp311-none-any"):
         make_wheel(dist, project, "1.0.0", tag=tag)
     job_env = github_job(box, project)
     env = child_env(box.env(), job_env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "trustpub", "publish", "-r", box.upload_url, "-j", "1"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stderr is not None
-    seen: list[str] = []
-    for line in process.stderr:
-        seen.append(line)
-        if line.startswith("uploading "):
-            break
-    process.send_signal(signal.SIGINT)
-    stdout, rest = process.communicate(timeout=120)
-    stderr = "".join(seen) + rest
+    box.hold_uploads()
+    process = start_cli(["publish", "-r", box.upload_url, "-j", "1"], env=env, cwd=tmp_path)
+    try:
+        box.wait_until_held(1)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        box.release_uploads()
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert "Traceback" not in stderr

@@ -78,9 +78,20 @@ def main() -> None:
     # httpx falls back to a stub ``main`` when that import fails, which a None entry in
     # sys.modules makes it do. Only this process (the trustpub command) is affected.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    from trustpub.cli import _signals
     from trustpub.cli._root import cli
 
-    cli(prog_name=PROG_NAME)
+    _signals.install()
+    try:
+        cli(prog_name=PROG_NAME)
+    except SystemExit as done:
+        if _signals.received() is None:
+            raise
+        code = done.code if isinstance(done.code, int) else 1
+        # 130 is "interrupted"; after SIGTERM the documented code is 143.
+        _signals.finish(_signals.exit_code() if code == 130 else code)
+    if _signals.received() is not None:
+        _signals.finish(_signals.exit_code())
 
 
 def __getattr__(name: str) -> Any:

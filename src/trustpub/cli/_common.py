@@ -250,8 +250,10 @@ def guarded(
                 print_error(error)
             raise SystemExit(int(error.exit_code)) from None
         except KeyboardInterrupt:
+            from trustpub.cli._signals import exit_code
+
             click.echo("error: interrupted", err=True)
-            raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+            raise SystemExit(exit_code()) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except Exception as error:  # the last resort for users

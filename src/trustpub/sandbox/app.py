@@ -33,7 +33,7 @@ from trustpub.errors import TrustpubError
 from trustpub.oidc.publishers import Publisher
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
-from trustpub.sandbox.faults import FaultPlan, SimulatedCut
+from trustpub.sandbox.faults import FaultPlan, SimulatedCut, UploadHold
 from trustpub.sandbox.legacy import UploadEndpoint
 from trustpub.sandbox.mint import Identity, OidcEndpoints
 from trustpub.sandbox.pages import IndexEndpoints
@@ -164,11 +164,15 @@ def _entry_json(entry: PublisherEntry) -> dict[str, Any]:
 class AdminEndpoints:
     """``/_sandbox/publishers`` and ``/_sandbox/log``."""
 
-    def __init__(self, state: IndexState) -> None:
+    def __init__(self, state: IndexState, hold: UploadHold | None = None) -> None:
         self.state = state
+        self.hold = hold or UploadHold()
 
     def routes(self) -> list[BaseRoute]:
         return [
+            Route("/_sandbox/hold", self.start_hold, methods=["POST"]),
+            Route("/_sandbox/release", self.release_hold, methods=["POST"]),
+            Route("/_sandbox/held", self.held, methods=["GET"]),
             Route("/_sandbox/publishers", self.add_publisher, methods=["POST"]),
             Route("/_sandbox/publishers", self.clear_publishers, methods=["DELETE"]),
             Route("/_sandbox/publishers", self.list_publishers, methods=["GET"]),
@@ -199,6 +203,29 @@ class AdminEndpoints:
             entries = [_entry_json(e) for e in self.state.publishers]
         return JSONResponse({"publishers": entries})
 
+    async def start_hold(self, request: Request) -> Response:
+        """Hold uploads from now on (``{"after": n}``: after ``n`` more went through)."""
+        try:
+            data = json.loads(await request.body() or b"{}")
+            after = int(data.get("after", 0)) if isinstance(data, dict) else 0
+        except (ValueError, TypeError):
+            return JSONResponse({"error": 'expected {"after": <int>}'}, status_code=400)
+        self.hold.start(after)
+        return JSONResponse({"holding": True, "after": after})
+
+    async def release_hold(self, request: Request) -> Response:
+        return JSONResponse({"released": await self.hold.release()})
+
+    async def held(self, request: Request) -> Response:
+        """Answer once ``count`` uploads are held (408 after ``timeout`` seconds, at most 120)."""
+        try:
+            count = int(request.query_params.get("count", "1"))
+            timeout = min(120.0, float(request.query_params.get("timeout", "60")))
+        except ValueError:
+            return JSONResponse({"error": "count and timeout are numbers"}, status_code=400)
+        reached = await self.hold.wait_for(count, timeout)
+        return JSONResponse({"held": self.hold.held}, status_code=200 if reached else 408)
+
     async def log(self, request: Request) -> Response:
         return JSONResponse({"requests": self.state.log_entries()})
 
@@ -212,9 +239,10 @@ def build_app(
     """The complete sandbox index application."""
     routes: list[BaseRoute] = []
     routes += OidcEndpoints(ctx, settings, state, identity).routes()
-    routes += UploadEndpoint(ctx, settings, state).routes()
+    hold = UploadHold()
+    routes += UploadEndpoint(ctx, settings, state, hold).routes()
     routes += IndexEndpoints(state).routes()
-    routes += AdminEndpoints(state).routes()
+    routes += AdminEndpoints(state, hold).routes()
     if identity is not None:
         routes += identity.routes()
         from trustpub.sandbox.sigstore.service import SigstoreServices

@@ -10,6 +10,7 @@ are never faulted, so tests can always read the log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
@@ -57,4 +58,79 @@ class FaultPlan:
         return None
 
 
-__all__ = ["FAULTED_PREFIXES", "DropSimulatedCuts", "Fault", "FaultPlan", "SimulatedCut"]
+class UploadHold:
+    """Holds ``/legacy/`` requests open until a test releases them.
+
+    Tests drive races with it instead of sleeping: ``POST /_sandbox/hold``
+    (``{"after": n}``: let ``n`` more uploads through first) starts holding,
+    ``GET /_sandbox/held?count=n`` answers once ``n`` uploads are held, and
+    ``POST /_sandbox/release`` lets every held upload go on and stops holding.
+    The asyncio primitives belong to the server's event loop; every method runs there.
+    """
+
+    def __init__(self) -> None:
+        self.active = False
+        self.after = 0
+        self.held = 0
+        self._released: asyncio.Event | None = None
+        self._changed: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    def start(self, after: int) -> None:
+        self.active = True
+        self.after = max(0, after)
+        self._released = asyncio.Event()
+
+    async def release(self) -> int:
+        count, self.active = self.held, False
+        if self._released is not None:
+            self._released.set()
+        changed = self._condition()
+        async with changed:
+            changed.notify_all()
+        return count
+
+    async def wait_if_held(self) -> None:
+        """Called by the upload endpoint before it reads a request."""
+        if not self.active or self._released is None:
+            return
+        if self.after > 0:
+            self.after -= 1
+            return
+        released = self._released
+        changed = self._condition()
+        async with changed:
+            self.held += 1
+            changed.notify_all()
+        try:
+            await released.wait()
+        finally:
+            self.held -= 1
+
+    async def wait_for(self, count: int, timeout: float) -> bool:
+        """True once ``count`` uploads are held; False after ``timeout`` seconds."""
+        changed = self._condition()
+
+        async def reached() -> None:
+            async with changed:
+                await changed.wait_for(lambda: self.held >= count)
+
+        try:
+            await asyncio.wait_for(reached(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+
+__all__ = [
+    "FAULTED_PREFIXES",
+    "DropSimulatedCuts",
+    "Fault",
+    "FaultPlan",
+    "SimulatedCut",
+    "UploadHold",
+]

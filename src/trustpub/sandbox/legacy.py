@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from trustpub.sandbox.attestations import AttestationRefusal, AttestationVerifier, write_provenance
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
+from trustpub.sandbox.faults import UploadHold
 from trustpub.sandbox.mint import INVALID_AUTH
 from trustpub.sandbox.responses import error_response
 from trustpub.sandbox.sigstore.trust import trust_config_path
@@ -206,10 +207,17 @@ def _file_refusal(staged: Path, filename: str, meta: Metadata) -> str | None:
 class UploadEndpoint:
     """``/legacy/`` of one sandbox index."""
 
-    def __init__(self, ctx: SandboxContext, settings: SandboxSettings, state: IndexState) -> None:
+    def __init__(
+        self,
+        ctx: SandboxContext,
+        settings: SandboxSettings,
+        state: IndexState,
+        hold: UploadHold | None = None,
+    ) -> None:
         self.ctx = ctx
         self.settings = settings
         self.state = state
+        self.hold = hold or UploadHold()
         self.verifier = AttestationVerifier(trust_config_path(ctx.state_dir))
 
     def _attestations(
@@ -259,6 +267,7 @@ class UploadEndpoint:
         return record
 
     async def upload(self, request: Request) -> Response:
+        await self.hold.wait_if_held()  # tests hold uploads open (POST /_sandbox/hold)
         if self.settings.latency_ms:
             await asyncio.sleep(self.settings.latency_ms / 1000)
         try:

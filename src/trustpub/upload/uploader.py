@@ -56,6 +56,10 @@ UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=600.0)
 """Per-request timeouts of an upload: the index may take minutes to answer after a large body."""
 
 
+IN_FLIGHT = "interrupted in flight (the index may have completed it; --skip-existing tells)"
+"""The message of a file whose upload was abandoned by a signal."""
+
+
 @dataclass(frozen=True)
 class FileResult:
     """The outcome for one file."""
@@ -359,12 +363,18 @@ class Uploader:
         with self._lock:
             self._inflight.add(dist.filename)
         try:
-            return self.client.post(
+            response = self.client.post(
                 self.target.upload_url, content=body, headers=headers, timeout=self.timeout
             )
-        finally:
+        except KeyboardInterrupt:
+            raise  # still in flight for the report: the index may have completed it
+        except BaseException:
             with self._lock:
                 self._inflight.discard(dist.filename)
+            raise
+        with self._lock:
+            self._inflight.discard(dist.filename)
+        return response
 
     def _upload_file(self, dist: Distribution) -> FileResult:
         try:
@@ -521,7 +531,7 @@ class Uploader:
         with self._lock:
             for dist in dists:
                 if dist.filename in self._inflight and dist.filename not in self._results:
-                    self._results[dist.filename] = self._result(dist, FAILED, message="interrupted")
+                    self._results[dist.filename] = self._result(dist, FAILED, message=IN_FLIGHT)
             results = tuple(
                 self._results.get(dist.filename) or self._result(dist, NOT_ATTEMPTED)
                 for dist in dists
@@ -607,16 +617,20 @@ class Uploader:
         pool = ThreadPoolExecutor(
             max_workers=min(self.jobs, len(dists)), thread_name_prefix="trustpub-upload"
         )
+        finished = False
         try:
             futures = [pool.submit(self._run, dist) for dist in dists]
             for future in as_completed(futures):
                 future.result()
+            finished = True
         except BaseException:
             self._stop.set()
             self._abort.set()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Interrupted: requests in flight are abandoned, not waited for (an index may
+            # keep a connection open for minutes); they end with the process.
+            pool.shutdown(wait=finished, cancel_futures=True)
 
 
 class _Identical(Exception):
