@@ -255,3 +255,23 @@ def test_index_url_must_be_http_without_credentials() -> None:
     for bad in ("ftp://x/simple/", "https://u:p@x.example/simple/", "http://x.example/simple/"):
         with pytest.raises(UsageError):
             resolve_index("pypi", IndexOptions(index_url=bad))
+
+
+def test_lookups_carry_credentials_only_to_the_upload_host() -> None:
+    from trustpub._credential import UploadCredential
+    from trustpub.upload.lookup import lookup_headers
+
+    credential = UploadCredential("alice", Secret("pw-lookup-1"), "password", None)
+    devpi = resolve_repository("https://devpi.example/alice/dev/")
+    same = lookup_headers(devpi, "https://devpi.example/alice/dev/+simple/pkg/", credential)
+    assert same["Authorization"] == "Basic YWxpY2U6cHctbG9va3VwLTE="
+    for elsewhere in (
+        "https://mirror.example/simple/pkg/",
+        "http://devpi.example/alice/dev/+simple/pkg/",
+        "https://devpi.example:8443/alice/dev/+simple/pkg/",
+    ):
+        assert "Authorization" not in lookup_headers(devpi, elsewhere, credential)
+    # PyPI's uploads go to upload.pypi.org, its simple index is on pypi.org: anonymous.
+    pypi = resolve_repository("pypi")
+    assert "Authorization" not in lookup_headers(pypi, pypi.project_simple_url("x"), credential)
+    assert "Authorization" not in lookup_headers(devpi, "https://devpi.example/x/", None)
