@@ -15,6 +15,9 @@ import yaml
 
 Path_ = tuple[str | int, ...]
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader when PyYAML was built with it (several times faster), else PyYAML's own."""
+
 MAX_NODES = 200_000
 """Values one document may expand to (aliases included)."""
 
@@ -84,16 +87,44 @@ class _Walker:
         return out
 
 
+MAX_FLOW_DEPTH = 200
+"""Nested ``[``/``{`` beyond this are refused before parsing (PyYAML's scanner slows down
+with every open flow level; no CI file comes near it)."""
+
+
+def _flow_depth_line(text: str) -> int | None:
+    """The line where ``[``/``{`` nesting first exceeds :data:`MAX_FLOW_DEPTH`, else None."""
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return None
+    depth = 0
+    line = 1
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "\n":
+            line += 1
+    return None
+
+
 def parse(text: str) -> Document:
     """Parse one YAML document; :class:`YamlProblem` names the line of a syntax error."""
+    deep = _flow_depth_line(text)
+    if deep is not None:
+        raise YamlProblem(f"more than {MAX_FLOW_DEPTH} nested [ or {{", deep)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
         raise YamlProblem(str(error.problem or error.context or "invalid YAML"), line) from None
     except yaml.YAMLError as error:
         raise YamlProblem(str(error).splitlines()[0] if str(error) else "invalid YAML", 1) from None
+    except RecursionError:
+        raise YamlProblem("the document nests too deeply", 1) from None
     if node is None:
         return Document(None, {})
     walker = _Walker()
@@ -104,4 +135,4 @@ def parse(text: str) -> Document:
     return Document(data, walker.lines)
 
 
-__all__ = ["MAX_NODES", "Document", "YamlProblem", "parse"]
+__all__ = ["MAX_FLOW_DEPTH", "MAX_NODES", "Document", "YamlProblem", "parse"]
