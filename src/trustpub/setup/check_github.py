@@ -158,7 +158,28 @@ def _permission_findings(job: _Job) -> Iterator[Finding]:
     )
 
 
+_EVENT_IS = re.compile(r"github\.event_name\s*==\s*'(\w+)'")
+_TAG_ONLY = re.compile(r"startsWith\(\s*github\.ref\s*,\s*'refs/tags/")
+_PULL_REQUEST_EVENTS = {"pull_request", "pull_request_target"}
+
+
+def excludes_pull_requests(condition: object) -> bool:
+    """Whether a job's ``if:`` keeps it from running on pull_request(_target) events.
+
+    Recognised: ``github.event_name == 'release'`` (only non-pull-request events named, no
+    ``||``) and ``startsWith(github.ref, 'refs/tags/')`` (a pull request's ref is a branch).
+    """
+    if not isinstance(condition, str):
+        return False
+    events = set(_EVENT_IS.findall(condition))
+    if events and not (events & _PULL_REQUEST_EVENTS) and "||" not in condition:
+        return True
+    return bool(_TAG_ONLY.search(condition)) and "||" not in condition
+
+
 def _trigger_findings(workflow: Workflow, job: str) -> Iterator[Finding]:
+    if excludes_pull_requests(workflow.jobs.get(job, {}).get("if")):
+        return
     triggers = workflow.triggers
     if "pull_request_target" in triggers:
         yield Finding(
