@@ -39,7 +39,7 @@ def _answer(status: int = 503, **headers: str) -> httpx.Response:
     ],
 )
 def test_retry_after_reads_seconds_and_http_dates(value: str, seconds: float | None) -> None:
-    assert retry_after(_answer(**{"Retry-After": value}), now=NOW) == seconds
+    assert retry_after(_answer(503, **{"Retry-After": value}), now=NOW) == seconds
 
 
 def test_one_cap_bounds_backoff_and_retry_after() -> None:
