@@ -275,3 +275,20 @@ def test_lookups_carry_credentials_only_to_the_upload_host() -> None:
     pypi = resolve_repository("pypi")
     assert "Authorization" not in lookup_headers(pypi, pypi.project_simple_url("x"), credential)
     assert "Authorization" not in lookup_headers(devpi, "https://devpi.example/x/", None)
+
+
+def test_claims_resolves_pypirc_sections_but_not_for_pypi(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trustpub.index_config import resolve_target
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".pypirc").write_text(
+        "[distutils]\nindex-servers = company\n\n[company]\n"
+        "repository = https://devpi.example/alice/dev/\n"
+    )
+    assert resolve_target("company").upload_url == "https://devpi.example/alice/dev/"
+    (tmp_path / ".pypirc").write_text("not an ini file\n")
+    assert resolve_target("pypi").name == "pypi"  # a broken ~/.pypirc is not read for pypi
+    with pytest.raises(UsageError):
+        resolve_target("https://u:p@example.org/legacy/")

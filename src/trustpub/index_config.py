@@ -291,6 +291,18 @@ def resolve_index(repository: str, options: IndexOptions) -> IndexChoice:
     return IndexChoice(target, username, password, password_from, config_path)
 
 
+def resolve_target(repository: str) -> IndexTarget:
+    """Only where to publish (``trustpub claims``): ``~/.pypirc`` is read for section names only.
+
+    URLs keep :func:`resolve_repository`'s rules (credentials in them are refused: nothing
+    here would use them).
+    """
+    text = repository.strip()
+    if "://" in text or text.lower() in KNOWN_NAMES:
+        return resolve_repository(text)
+    return resolve_index(text, IndexOptions()).target
+
+
 __all__ = [
     "DEFAULT_CONFIG",
     "IndexChoice",
@@ -299,5 +311,6 @@ __all__ = [
     "PypircEntry",
     "read_pypirc",
     "resolve_index",
+    "resolve_target",
     "split_userinfo",
 ]

@@ -32,6 +32,7 @@ from trustpub.cli._common import (
     verbosity_options,
 )
 from trustpub.errors import ExitCode, IdentityError, TrustpubError
+from trustpub.index_config import resolve_target
 from trustpub.oidc.claims import DecodedToken, decode_unverified
 from trustpub.oidc.diagnostics import (
     DEBUG_LABEL,
@@ -44,7 +45,7 @@ from trustpub.oidc.diagnostics import (
 from trustpub.oidc.publishers import Provider, Publisher, load_declared_publisher, parse_expect
 from trustpub.oidc.rules import MATCHED_CLAIMS, Comparison, compare
 from trustpub.providers import Finding, preflight
-from trustpub.repository import RESERVED_AUDIENCES, IndexTarget, resolve_repository
+from trustpub.repository import RESERVED_AUDIENCES, IndexTarget
 
 if TYPE_CHECKING:
     import httpx
@@ -442,7 +443,8 @@ def _problem(error: TrustpubError) -> Finding:
     show_default=True,
     envvar="TRUSTPUB_REPOSITORY",
     show_envvar=True,
-    help="pypi, testpypi, or an upload URL: the index whose audience the token is for.",
+    help="pypi, testpypi, a section of ~/.pypirc, or an upload URL: the index whose audience "
+    "the token is for.",
 )
 @click.option(
     "--token-file",
@@ -498,7 +500,7 @@ def claims(
     with guarded(verbose >= 1):
         setup_logging(verbose)
         env = os.environ
-        target = resolve_repository(repository)
+        target = resolve_target(repository)
         problems: list[Finding] = []
         secret: Secret | None = None
         detection_provider: str | None = None
