@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from helpers_sandbox import Sandbox
 from trustpub._secret import forget_all, scrub
 from trustpub.errors import IdentityError
 from trustpub.oidc.claims import decode_unverified
-from trustpub.providers import ambient, detect, token_for_audience
+from trustpub.providers import ambient, detect, google, token_for_audience
 
 
 @pytest.fixture(autouse=True)
@@ -117,18 +118,22 @@ def buildkite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A Buildkite-like job: BUILDKITE=true and a ``buildkite-agent`` that mints for the audience."""
     for name in _OWN_MARKERS:
         monkeypatch.delenv(name, raising=False)
+    # On a Google Cloud VM (some CI runners) Google would be detected first, from DMI.
+    monkeypatch.setattr(google, "DMI_PRODUCT_NAME", tmp_path / "no-dmi")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     agent = bin_dir / "buildkite-agent"
     agent.write_text(
         f"#!{sys.executable}\n"
-        "import base64, json, sys\n"
+        "import base64, json, sys, time\n"
         "args = sys.argv[1:]\n"
         "if args[:2] != ['oidc', 'request-token'] or args[2] != '--audience':\n"
         "    print('bad arguments'); sys.exit(2)\n"
         "def part(v):\n"
         "    return base64.urlsafe_b64encode(json.dumps(v).encode()).rstrip(b'=').decode()\n"
-        "claims = {'iss': 'https://agent.buildkite.com', 'aud': args[3]}\n"
+        "now = int(time.time())\n"
+        "claims = {'iss': 'https://agent.buildkite.com', 'aud': args[3], 'iat': now,\n"
+        "          'exp': now + 300}\n"
         "print(part({'alg': 'RS256'}) + '.' + part(claims) + '.c2ln')\n",
         encoding="utf-8",
     )
@@ -145,6 +150,39 @@ def test_a_ci_only_id_knows_is_detected_and_asked_through_id(buildkite: Path) ->
     assert detection.description == "Buildkite (OIDC token via the id library)"
     assert _aud(detection.fetch_token("pypi").reveal()) == "pypi"
     assert _aud(token_for_audience(detection, "sigstore").reveal()) == "sigstore"
+
+
+def test_claims_in_a_buildkite_job_gets_the_token_through_id(
+    buildkite: Path, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # A real `trustpub claims` process: detection, the index's audience, the token via id.
+    if _on_google_cloud():
+        pytest.skip("a Google Cloud VM: the child process detects Google first")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "ACTIONS_", "GITLAB_", "CI_", "TRUSTPUB_", "GCE_"))
+        and not k.endswith("_ID_TOKEN")
+    }
+    env.update(sandbox.env())
+    command = [sys.executable, "-m", "trustpub", "claims", "-r", sandbox.upload_url, "--json"]
+    result = subprocess.run(
+        [*command, "--pyproject", str(tmp_path / "absent.toml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    document = json.loads(result.stdout)
+    assert document["source"] == "Buildkite (OIDC token via the id library)"
+    assert document["audience"] == sandbox.audience
+    assert document["issuer"] == "https://agent.buildkite.com"
+    # PyPI would not accept Buildkite's issuer; on another index it is only a warning.
+    assert [(f["id"], f["severity"]) for f in document["findings"]] == [
+        ("unknown-issuer", "warning")
+    ]
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_fallback_only_reads_the_process_environment(buildkite: Path) -> None:
@@ -166,9 +204,18 @@ def test_an_id_failure_becomes_an_identity_error_without_secrets(buildkite: Path
     assert leaked not in scrub(str(caught.value))
 
 
-def test_a_laptop_is_not_detected(monkeypatch: pytest.MonkeyPatch) -> None:
+def _on_google_cloud() -> bool:
+    try:
+        product = Path("/sys/class/dmi/id/product_name").read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return product in google.GOOGLE_PRODUCT_NAMES
+
+
+def test_a_laptop_is_not_detected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in (*_OWN_MARKERS, "BUILDKITE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(google, "DMI_PRODUCT_NAME", tmp_path / "no-dmi")
     assert detect(probe=False) is None
 
 
