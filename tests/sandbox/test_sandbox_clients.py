@@ -121,3 +121,46 @@ def test_twine_upload_with_a_minted_token_then_pip_install(
     assert install.returncode == 0, install.stdout + install.stderr
     dist_info = project.replace("-", "_") + "-0.3.0.dist-info"
     assert (target / dist_info).is_dir()
+
+
+def test_uv_publish_trusted_publishing_with_a_plain_publisher(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """``uv publish --trusted-publishing always`` through a non-pending publisher: its project
+    exists from the start, as on PyPI, so uv's exchange and upload both succeed."""
+    project = unique_name("uv-pkg")
+    repository = f"octo/{project}"
+    sandbox.add_publisher(
+        provider="github", repository=repository, workflow="release.yml", projects=[project]
+    )
+    job = sandbox.job(provider="github", repository=repository)
+    dist = tmp_path / "dist"
+    files = [
+        make_wheel(dist, name=project, version="1.2.0"),
+        make_sdist(dist, name=project, version="1.2.0"),
+    ]
+    env = {**isolated_env(sandbox, tmp_path), **job["env"]}
+    env.pop("UV_PUBLISH_TOKEN", None)
+    env.update({"UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(tmp_path / "uv-cache")})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "publish",
+            "--trusted-publishing",
+            "always",
+            "--publish-url",
+            sandbox.upload_url,
+            *map(str, files),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with sandbox.client() as client:
+        urls = client.get(f"/pypi/{project}/json").json()["urls"]
+    assert sorted(url["filename"] for url in urls) == sorted(path.name for path in files)

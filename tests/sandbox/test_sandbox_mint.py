@@ -212,6 +212,40 @@ def test_other_providers_mint(sandbox_factory: SandboxFactory, provider: str) ->
     assert response.status_code == 200, response.text
 
 
+def test_jwt_without_kid_is_an_invalid_token(sandbox: Sandbox) -> None:
+    """Warehouse 6b62157 (oidc/services.py): no ``kid`` header -> PyJWTError -> invalid-token,
+    even when the signature is the issuer's own."""
+    import jwt
+
+    project = unique_name()
+    repository = github_publisher(sandbox, project)
+    genuine = sandbox.oidc_token("github", repository=repository)
+    claims = jwt.decode(genuine, options={"verify_signature": False})
+    key = (sandbox.state_dir / "keys" / "github.pem").read_bytes()
+    unnamed = jwt.encode(claims, key, algorithm="RS256", headers={"typ": "JWT"})
+    assert "kid" not in jwt.get_unverified_header(unnamed)
+    error = only_error(sandbox.mint(unnamed))
+    assert error["code"] == "invalid-token"
+    assert sandbox.mint(genuine).status_code == 200  # the same claims with the kid pass
+
+
+def test_every_provider_mints_without_tls(sandbox_factory: SandboxFactory) -> None:
+    """``sandbox serve --no-tls``: issuers are http:// URLs; every provider still matches
+    (GitLab's ci_config_ref_uri carries the issuer's host without its scheme)."""
+    box = sandbox_factory(tls=False)
+    assert box.url.startswith("http://")
+    fields: dict[str, dict[str, Any]] = {
+        "github": {"repository": "octo/proj", "workflow": "release.yml"},
+        "gitlab": {"repository": "group/sub/proj", "workflow": ".gitlab-ci.yml"},
+        "google": {"email": "ci@proj.iam.gserviceaccount.com"},
+        "activestate": {"organization": "org", "project": "proj", "actor": "alice"},
+    }
+    for provider, described in fields.items():
+        box.add_publisher(provider=provider, projects=[f"proj-{provider}"], **described)
+        response = box.mint(box.oidc_token(provider, **described))
+        assert response.status_code == 200, (provider, response.text)
+
+
 def test_burn_token(sandbox: Sandbox) -> None:
     project = unique_name()
     repository = github_publisher(sandbox, project)

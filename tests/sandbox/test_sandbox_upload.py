@@ -141,47 +141,44 @@ def test_form_errors(
 
 
 def test_oidc_token_cannot_create_projects(sandbox: Sandbox, tmp_path: Path) -> None:
-    project = unique_name()
-    token = project_token(sandbox, project, create=False)
-    response = sandbox.upload(make_wheel(tmp_path, name=project), token)
+    """PyPI's case: a pending publisher for one name, metadata naming another."""
+    token = project_token(sandbox, unique_name(), create=True)
+    response = sandbox.upload(make_wheel(tmp_path, name=unique_name("other")), token)
     assert response.status_code == 400
-    assert response.reason_phrase.startswith("Non-user identities cannot create new projects.")
-
-
-def test_user_token_creates_projects(sandbox: Sandbox, tmp_path: Path) -> None:
-    project = unique_name()
-    response = sandbox.upload(make_sdist(tmp_path, name=project), sandbox.api_token)
-    assert response.status_code == 200, response.reason_phrase
-    with sandbox.client() as client:
-        assert client.get(f"/pypi/{project}/json").status_code == 200
-
-
-def test_oidc_token_scope(sandbox: Sandbox, tmp_path: Path) -> None:
-    mine, other = unique_name(), unique_name()
-    token = project_token(sandbox, mine)
-    sandbox.upload(make_sdist(tmp_path / "o", name=other), sandbox.api_token, name=other)
-    response = sandbox.upload(make_wheel(tmp_path, name=other), token)
-    refused(
-        response, 403, f"Invalid API Token: OIDC scoped token is not valid for project '{other}'"
+    assert response.reason_phrase == (
+        "Non-user identities cannot create new projects. This was probably caused by "
+        "successfully using a pending publisher but specifying the project name incorrectly "
+        "(either in the publisher or in your project's metadata). Please ensure that both "
+        "match. See: https://docs.pypi.org/trusted-publishers/troubleshooting/"
     )
 
 
-def test_burned_token_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_plain_publisher_project_exists_from_the_start(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A non-pending publisher belongs to a project that exists (as on PyPI): upload works."""
     project = unique_name()
-    token = project_token(sandbox, project)
+    token = project_token(sandbox, project, create=False)
     with sandbox.client() as client:
-        client.post("/_/oidc/burn-token", headers={"Authorization": f"token {token}"})
-    refused(sandbox.upload(make_wheel(tmp_path, name=project), token), 403, INVALID_AUTH)
+        assert client.get(f"/simple/{project}/").status_code == 200
+    response = sandbox.upload(make_wheel(tmp_path, name=project), token)
+    assert response.status_code == 200, response.reason_phrase
 
 
 def test_expired_token(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    """Warehouse checks a minted token's caveats in order (publisher and project, then
+    expiry) and reports the first unmet one (macaroons/caveats verify, 6b62157)."""
     box = sandbox_factory("--token-lifetime", "1")
     token = project_token(box, "pkg")
+    project_token(box, "other", create=False)
     time.sleep(2.5)
     refused(
         box.upload(make_wheel(tmp_path, name="pkg"), token),
         403,
         "Invalid API Token: token is expired",
+    )
+    refused(
+        box.upload(make_wheel(tmp_path / "other", name="other"), token),
+        403,
+        "Invalid API Token: OIDC scoped token is not valid for project 'other'",
     )
 
 

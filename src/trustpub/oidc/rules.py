@@ -638,7 +638,10 @@ _CI_CONFIG_REF_URI = _PinnedRef(
 
 def _gitlab_check_uri(p: Publisher, ctx: _Ctx) -> _Outcome:
     claim = ctx.claims.get("ci_config_ref_uri")
-    domain = _issuer_of(p, ctx).removeprefix("https://")
+    # Warehouse strips "https://" (PyPI's issuers are all https). GitLab writes the host
+    # without any scheme, so an http:// issuer (only the sandbox's --no-tls mode has one)
+    # is stripped too, or no publisher could ever match there.
+    domain = _issuer_of(p, ctx).removeprefix("https://").removeprefix("http://")
     ground = f"{domain}/{p.repository}//{p.workflow}"
     fix = "the publisher's namespace, project or pipeline path differs from the job's"
     expected_lower = {f"{ground}@{ctx.claims.get(pin)}".lower() for pin in ("ref_path", "sha")}

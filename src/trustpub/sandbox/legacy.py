@@ -313,14 +313,16 @@ class UploadEndpoint:
         # PyPI renames the project to the metadata's spelling before the file checks.
         display = meta.name
 
-        now = self.ctx.clock()
-        if token.expires is not None and now >= token.expires:
-            raise Refused(403, "Invalid API Token: token is expired")
+        # A minted token's caveats in Warehouse's order (publisher and project, then
+        # expiry); PyPI stops at the first unmet one and joins the reasons with ", ".
+        restrictions = []
         if token.projects is not None and normalized not in token.projects:
             shown = project.name if project is not None else name
-            raise Refused(
-                403, f"Invalid API Token: OIDC scoped token is not valid for project '{shown}'"
-            )
+            restrictions.append(f"OIDC scoped token is not valid for project '{shown}'")
+        elif token.expires is not None and self.ctx.clock() >= token.expires:
+            restrictions.append("token is expired")
+        if restrictions:
+            raise Refused(403, "Invalid API Token: " + ", ".join(restrictions))
 
         # Only reStructuredText can fail to render; docutils is slow, so off the event loop.
         rst = "markdown" not in (meta.description_content_type or "") and "plain" not in (

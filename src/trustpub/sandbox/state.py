@@ -225,9 +225,17 @@ class IndexState:
         return entry
 
     def add_publisher(self, publisher: Publisher) -> PublisherEntry:
-        """Register a publisher (an equal one already registered is returned instead)."""
+        """Register a publisher (an equal one already registered is returned instead).
+
+        On PyPI a (non-pending) publisher is added to a project that exists, so the
+        projects a non-pending publisher names exist from the moment it is registered;
+        a pending publisher creates its project at its first exchange.
+        """
         with self.lock:
             entry = self._add_entry(publisher)
+            if not entry.pending:
+                for name in entry.projects:
+                    self.create_project(name)
             self.save_publishers()
             return entry
 
