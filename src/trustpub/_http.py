@@ -50,17 +50,27 @@ def make_client(
     transport: httpx.BaseTransport | None = None,
     max_connections: int = 16,
 ) -> httpx.Client:
-    """A client with trustpub's defaults (see module docstring)."""
-    return httpx.Client(
+    """A client with trustpub's defaults (see module docstring).
+
+    Every request gets an overall deadline and a cap on its answer's size
+    (:mod:`trustpub._bounds`). Plain ``http://`` (allowed for loopback
+    addresses only) never goes through a proxy from the environment: a proxy
+    would see the credentials in clear.
+    """
+    from trustpub._bounds import bounded
+
+    client = httpx.Client(
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         transport=transport,
         trust_env=True,
+        mounts={"http://": None},
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),
     )
+    return bounded(client)
 
 
 def network_error(error: httpx.TransportError, url: str, *, what: str) -> NetworkError:

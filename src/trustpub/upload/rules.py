@@ -73,8 +73,11 @@ ONE_MIB = 1024 * 1024
 MAX_FILE_SIZE = 100 * ONE_MIB
 """PyPI's default per-file upload limit (``warehouse/constants.py``)."""
 
-MEMBER_READ_LIMIT = 64 * ONE_MIB
-"""The most bytes read from one archive member (METADATA, PKG-INFO, RECORD, ...)."""
+MEMBER_READ_LIMIT = 16 * ONE_MIB
+"""The most bytes read from one archive member (METADATA, PKG-INFO, RECORD, ...).
+
+Metadata of a real project is far smaller (a long README is a few hundred KiB); the cap keeps
+a small archive that inflates to gigabytes from taking the memory of the release job."""
 
 SUPPORTED_METADATA_VERSIONS = frozenset({"1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"})
 
