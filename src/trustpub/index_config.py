@@ -31,7 +31,7 @@ from trustpub._secret import Secret
 from trustpub.errors import UsageError
 from trustpub.repository import (
     IndexTarget,
-    is_loopback_host,
+    refuse_remote_http,
     resolve_repository,
 )
 
@@ -248,12 +248,9 @@ def _index_root(url: str) -> str:
             "https://example.org/simple/",
             anchor="index-url-unknown",
         )
-    if parts.scheme == "http" and not is_loopback_host(host):
-        raise UsageError(
-            f"refusing plain http for the index URL on {host}",
-            hint="use https; plain http is only allowed for loopback addresses",
-            anchor="index-url-unknown",
-        )
+    refuse_remote_http(
+        parts.scheme, host, what=f"the index URL on {host}", anchor="index-url-unknown"
+    )
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
 

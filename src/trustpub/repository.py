@@ -137,6 +137,16 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def refuse_remote_http(scheme: str, host: str, *, what: str, anchor: str) -> None:
+    """Plain http is for loopback addresses only: raise for any other host."""
+    if scheme == "http" and not is_loopback_host(host):
+        raise UsageError(
+            f"refusing plain http for {what}",
+            hint="use https; plain http is only allowed for loopback addresses (127.0.0.1, localhost)",
+            anchor=anchor,
+        )
+
+
 def resolve_repository(value: str) -> IndexTarget:
     """Resolve ``--repository``: a known name or an upload URL.
 
@@ -166,12 +176,7 @@ def resolve_repository(value: str) -> IndexTarget:
             hint="remove the credentials from the URL; pass them with --username and --password",
             anchor="invalid-repository-url",
         )
-    if parts.scheme == "http" and not is_loopback_host(host):
-        raise UsageError(
-            f"refusing plain http for {host}",
-            hint="use https; plain http is only allowed for loopback addresses (127.0.0.1, localhost)",
-            anchor="invalid-repository-url",
-        )
+    refuse_remote_http(parts.scheme, host, what=host, anchor="invalid-repository-url")
     _refuse_simple_index(text, parts.path)
     if host in _HOST_ALIASES and parts.scheme == "https" and parts.port is None:
         return _HOST_ALIASES[host]
