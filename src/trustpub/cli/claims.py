@@ -46,6 +46,7 @@ from trustpub.oidc.publishers import Provider, Publisher, load_declared_publishe
 from trustpub.oidc.rules import MATCHED_CLAIMS, Comparison, compare
 from trustpub.providers import Finding, preflight
 from trustpub.repository import RESERVED_AUDIENCES, IndexTarget
+from trustpub.setup.detect import project_name
 
 if TYPE_CHECKING:
     import httpx
@@ -99,22 +100,6 @@ def _read_token_file(path: str) -> Secret:
                 anchor="malformed-oidc-token",
             ) from None
     return Secret(text.strip())
-
-
-def _project_name(pyproject: Path) -> str | None:
-    """``[project].name`` when readable (for the pre-filled links); never fails."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    project = data.get("project")
-    name = project.get("name") if isinstance(project, dict) else None
-    return name if isinstance(name, str) and name.strip() else None
 
 
 def _fetch_audience(target: IndexTarget, detection: Detection, client: httpx.Client) -> str:
@@ -557,7 +542,7 @@ def claims(
             target=target,
             audience=audience,
             declared=declared,
-            project=_project_name(pyproject),
+            project=project_name(pyproject),
             env=env,
             now=time.time(),
             problems=problems,
