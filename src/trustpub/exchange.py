@@ -31,6 +31,7 @@ token.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -70,6 +71,9 @@ REFRESH_MARGIN = 300
 """Re-mint when fewer than this many seconds of the upload token remain."""
 DEFAULT_LIFETIME = 900
 """PyPI's upload-token lifetime, assumed when the mint response has no ``expires``."""
+
+MAX_LIFETIME = 86400 * 366
+"""An ``expires`` further away than this (or not a finite number) is not believed."""
 REMINT_PAUSE = 60.0
 """After a failed re-mint (old token still valid), wait this long before trying again."""
 
@@ -127,14 +131,17 @@ class AudienceError(ExchangeError):
 
 
 def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):  # a time no calendar has
+        return f"{seconds!r} (unix seconds)"
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
     """The body as a JSON object, or None when it is not one (HTML, empty, a list...)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested JSON from outside
         return None
     return body if isinstance(body, dict) else None
 
@@ -170,6 +177,10 @@ def parse_minted(response: httpx.Response, *, now: float) -> MintedToken | None:
         return MintedToken(token=secret, expires=int(now) + DEFAULT_LIFETIME)
     if isinstance(expires, bool) or not isinstance(expires, (int, float)):
         return None
+    if not math.isfinite(expires) or not now < expires < now + MAX_LIFETIME:
+        # NaN, Infinity, the past or the far future: the token is real (and is burned at
+        # the end); PyPI's lifetime is assumed rather than a time that cannot be.
+        return MintedToken(token=secret, expires=int(now) + DEFAULT_LIFETIME)
     return MintedToken(token=secret, expires=int(expires))
 
 

@@ -181,7 +181,10 @@ def split_userinfo(url: str) -> tuple[str, str | None, Secret | None]:
     """``url`` without user info, and the user name and password it held (percent-decoded)."""
     if "://" not in url or "@" not in url:
         return url, None, None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # resolve_repository explains what is wrong with it
+        return url, None, None
     if parts.username is None and parts.password is None:
         return url, None, None
     host = parts.netloc.rpartition("@")[2]

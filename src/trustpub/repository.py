@@ -28,7 +28,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from trustpub.errors import UsageError
 
@@ -147,6 +147,34 @@ def refuse_remote_http(scheme: str, host: str, *, what: str, anchor: str) -> Non
         )
 
 
+_ASCII_HOST = re.compile(r"[a-z0-9.\-]+|[0-9a-f:.]+")
+
+
+def _split_url(text: str) -> tuple[SplitResult, str]:
+    """The parts of an upload URL and its host; a :class:`UsageError` for what cannot be one.
+
+    Hosts must be ASCII (an internationalised name in its ``xn--`` form): a
+    full-width or look-alike character is refused, not normalised to another host.
+    """
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError as error:  # "Invalid IPv6 URL", a port out of range, NFKC look-alikes
+        raise UsageError(
+            f"invalid repository URL {text!r}: {error}",
+            hint="give an http(s) upload URL such as https://upload.example.org/legacy/",
+            anchor="invalid-repository-url",
+        ) from None
+    if (host and not _ASCII_HOST.fullmatch(host)) or port == 0:
+        raise UsageError(
+            f"invalid repository URL {text!r}: the host {host!r} is not an ASCII host name",
+            hint="write the host in ASCII (an internationalised name in its xn-- form)",
+            anchor="invalid-repository-url",
+        )
+    return parts, host
+
+
 def resolve_repository(value: str) -> IndexTarget:
     """Resolve ``--repository``: a known name or an upload URL.
 
@@ -162,8 +190,7 @@ def resolve_repository(value: str) -> IndexTarget:
             hint="use 'pypi', 'testpypi', or an upload URL such as https://upload.example.org/legacy/",
             anchor="unknown-repository",
         )
-    parts = urlsplit(text)
-    host = (parts.hostname or "").lower()
+    parts, host = _split_url(text)
     if parts.scheme not in ("http", "https") or not host:
         raise UsageError(
             f"invalid repository URL {text!r}",

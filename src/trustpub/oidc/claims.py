@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,9 +75,20 @@ class DecodedToken:
         return claim_text(self.claims.get(name)) if name in self.claims else None
 
 
+MAX_TIMESTAMP = 1e11
+"""Unix seconds (year 5138) that a time claim is clamped to: later is the same verdict, and
+every clock computation stays in range (an integer with hundreds of digits overflows a float)."""
+
+
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value > MAX_TIMESTAMP:
+        return MAX_TIMESTAMP
+    if value < -MAX_TIMESTAMP:
+        return -MAX_TIMESTAMP
     return float(value)
 
 
@@ -104,7 +116,7 @@ def _b64url(segment: str, what: str) -> bytes:
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise IdentityError(
             f"the OIDC token's {what} is not JSON", hint=_HINT, anchor=_ANCHOR
         ) from None

@@ -672,7 +672,7 @@ def explain_audience_failure(status: int, body: str, target_display: str) -> Exp
 def _json_message(body: str) -> str | None:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(data, dict) and isinstance(data.get("message"), str):
         return str(data["message"])

@@ -309,7 +309,7 @@ def _fetch(client: httpx.Client, request_url: str, request_token: Secret, audien
         )
     try:
         value = response.json()["value"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         value = None
     if not isinstance(value, str) or not value.strip():
         raise IdentityError(

@@ -241,7 +241,7 @@ def _impersonate(
         _check_status(response, what="IAM generateIdToken", hint=hint)
         try:
             token = response.json()["token"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             token = None
         if not isinstance(token, str) or not token.strip():
             raise IdentityError(
@@ -270,7 +270,7 @@ def _access_token(host: str) -> Secret:
     _check_status(response, what="the metadata server's token endpoint", hint=hint)
     try:
         value = response.json()["access_token"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         value = None
     if not isinstance(value, str) or not value:
         raise IdentityError(

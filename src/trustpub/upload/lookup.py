@@ -185,7 +185,7 @@ def project_files(
     ):
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _malformed(url, "invalid JSON") from None
         return parse_json_page(data, url)
     return parse_html_page(response.text, url)

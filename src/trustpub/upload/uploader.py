@@ -119,7 +119,7 @@ def _json_message(response: httpx.Response, limit: int = 500) -> str:
     try:
         response.read()
         data = response.json()
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, ValueError, RecursionError):
         return ""
     if not isinstance(data, dict):
         return ""
