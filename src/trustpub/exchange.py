@@ -392,20 +392,21 @@ class TrustedPublisher:
         )
 
     def _check_issuer(self, provider: str, issuer: str) -> None:
-        known = {p.value: url for p, url in CANONICAL_ISSUERS.items()}
-        expected = known.get(provider)
+        """PyPI's issuer rule (:func:`trustpub.oidc.validity.issuer_standing`, public issuers only)."""
+        kind = Provider(provider) if provider in {p.value for p in Provider} else None
+        standing = validity.issuer_standing(issuer, kind, sandbox=False)
         display = self._target.display
-        if expected is None:  # the "env" provider: any issuer PyPI knows
-            if issuer not in known.values():
-                self._reporter.warning(
-                    f"the OIDC token's issuer {issuer} is not one {display} accepts by default "
-                    "(GitHub, GitLab.com, Google, ActiveState); expect 'unknown trusted "
-                    "publishing issuer' unless your organization registered it"
-                )
+        if standing is validity.Issuer.PROVIDERS:
             return
-        if issuer == expected:
+        if kind is None:  # a token handed over (env, id): any issuer PyPI knows
+            self._reporter.warning(
+                f"the OIDC token's issuer {issuer} is not one {display} accepts by default "
+                "(GitHub, GitLab.com, Google, ActiveState); expect 'unknown trusted "
+                "publishing issuer' unless your organization registered it"
+            )
             return
-        if provider == Provider.GITLAB.value:
+        expected = CANONICAL_ISSUERS[kind]
+        if standing is validity.Issuer.CUSTOM_GITLAB:
             self._reporter.warning(
                 f"the GitLab token's issuer is {issuer}, not {expected}: {display} accepts "
                 "self-managed GitLab only for organizations that registered the instance"

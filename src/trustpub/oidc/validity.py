@@ -1,5 +1,7 @@
 """The one set of token-validity rules: when PyPI accepts an OIDC token, and when trustpub sends one.
 
+Times, audience, required claims and the issuer (:func:`issuer_standing`).
+
 What PyPI does (pypi/warehouse at 6b62157124ab7865029afeeadf282bce27d601d9,
 ``warehouse/oidc/services.py``, ``OIDCPublisherService.verify_jwt_signature``):
 PyJWT decodes the token with ``require=["iss", "iat", "exp", "aud"]``,
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from trustpub.oidc.claims import DecodedToken
+from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, provider_for_issuer
 
 LEEWAY = 30
 """Seconds of clock difference PyPI tolerates on ``exp``, ``iat`` and ``nbf`` (``_JWT_LEEWAY``)."""
@@ -123,6 +126,42 @@ def missing_claims(token: DecodedToken) -> list[Violation]:
     return [Violation(Rule.CLAIM_MISSING, claim) for claim, ok in present.items() if not ok]
 
 
+class Issuer(str, Enum):
+    """How PyPI's issuer rule judges a token's ``iss`` for a provider."""
+
+    MISSING = "missing"
+    PROVIDERS = "providers"
+    """The provider's own issuer (its public one, or with ``sandbox=True`` the local sandbox's)."""
+    CUSTOM_GITLAB = "custom-gitlab"
+    """Another GitLab instance: PyPI accepts it only once registered for a PyPI organization."""
+    FOREIGN = "foreign"
+    """An issuer PyPI does not accept (by default) for this provider."""
+
+
+_PUBLIC_ISSUERS = {url: provider for provider, url in CANONICAL_ISSUERS.items()}
+
+
+def issuer_standing(
+    issuer: str | None, provider: Provider | None, *, sandbox: bool = True
+) -> Issuer:
+    """PyPI's issuer rule for ``provider`` (None: whichever provider the issuer names).
+
+    Warehouse (``oidc/views.py`` ``mint_token_from_oidc`` at 6b62157) looks the unverified
+    ``iss`` up, exactly, among the four public issuers (``oidc/utils.py``
+    ``OIDC_ISSUER_SERVICE_NAMES``), then among issuers registered for an organization
+    (``lookup_custom_issuer_type``); anything else is "unknown trusted publishing issuer".
+    Only GitLab publishers name an issuer of their own (``GitLabPublisher.issuer_url``).
+    """
+    if not issuer:
+        return Issuer.MISSING
+    own = provider_for_issuer(issuer) if sandbox else _PUBLIC_ISSUERS.get(issuer)
+    if own is not None and provider in (None, own):
+        return Issuer.PROVIDERS
+    if provider is Provider.GITLAB:
+        return Issuer.CUSTOM_GITLAB
+    return Issuer.FOREIGN
+
+
 def client_violations(token: DecodedToken, audience: str, now: float) -> list[Violation]:
     """Why trustpub will not send this token for ``audience`` now, in the order it reports them."""
     missing = missing_claims(token)
@@ -151,12 +190,14 @@ __all__ = [
     "LEEWAY",
     "REQUIRED_CLAIMS",
     "SEND_MARGIN",
+    "Issuer",
     "Rule",
     "Violation",
     "audience_violations",
     "client_violations",
     "is_expired",
     "is_premature",
+    "issuer_standing",
     "missing_claims",
     "pypi_accepts_for",
     "time_violations",

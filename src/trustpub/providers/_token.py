@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from trustpub.oidc import validity
 from trustpub.oidc.claims import DecodedToken, claim_text
-from trustpub.oidc.publishers import Provider, provider_for_issuer
+from trustpub.oidc.publishers import Provider
 from trustpub.providers._base import Finding
 
 _INCOMPLETE_FIX = "use the CI provider's OIDC token, not a hand-made one"
@@ -113,7 +113,8 @@ def issuer_findings(
     token: DecodedToken, provider: Provider | None, audience: str | None
 ) -> list[Finding]:
     issuer = token.issuer
-    if issuer is None:
+    standing = validity.issuer_standing(issuer, provider)
+    if standing is validity.Issuer.MISSING:
         return [
             Finding(
                 "unknown-issuer",
@@ -122,8 +123,8 @@ def issuer_findings(
                 "use the CI provider's OIDC token",
             )
         ]
-    if provider_for_issuer(issuer) is not None or provider is Provider.GITLAB:
-        return []
+    if standing is not validity.Issuer.FOREIGN:
+        return []  # a custom GitLab instance: providers.gitlab warns about it
     strict = audience in (None, "pypi", "testpypi")
     return [
         Finding(

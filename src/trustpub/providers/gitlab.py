@@ -27,8 +27,9 @@ from trustpub import _gitlab
 from trustpub._gitlab import token_env_name
 from trustpub._secret import Secret
 from trustpub.errors import IdentityError
+from trustpub.oidc import validity
 from trustpub.oidc.claims import DecodedToken
-from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, is_sandbox_issuer
+from trustpub.oidc.publishers import Provider
 from trustpub.providers._base import Detection, Finding, env_true, logger
 
 NAME = "gitlab"
@@ -111,8 +112,7 @@ def findings(
         error = no_token_error(env, aud)
         found.append(Finding(error.anchor or "", "blocker", error.message, error.hint))
     issuer = token.issuer if token is not None else env.get("CI_SERVER_URL")
-    canonical = CANONICAL_ISSUERS[Provider.GITLAB]
-    if issuer and issuer.rstrip("/") != canonical and not is_sandbox_issuer(issuer):
+    if validity.issuer_standing(issuer, Provider.GITLAB) is validity.Issuer.CUSTOM_GITLAB:
         found.append(
             Finding(
                 "gitlab-self-managed",
