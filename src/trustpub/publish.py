@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -51,6 +51,7 @@ from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import IndexTarget, normalize_name
 
 if TYPE_CHECKING:
+    from trustpub.attest import Refusal
     from trustpub.exchange import TrustedPublisher, UploadCredential
     from trustpub.oidc.claims import DecodedToken
     from trustpub.oidc.publishers import Publisher
@@ -79,7 +80,8 @@ class PublishRequest:
     token: Secret | None = None
     use_keyring: bool = True
     skip_existing: bool = False
-    attestations: bool = True
+    attestations: str | bool = "auto"
+    """``auto``, ``require`` or ``off`` (``True``/``False`` mean auto/off)."""
     check: bool = True
     jobs: int = 4
     dry_run: bool = False
@@ -102,6 +104,9 @@ class FileOutcome:
     ``would-upload``, ``would-skip`` or ``conflict``."""
     url: str = ""
     message: str = ""
+    attestation: str = ""
+    """``signed``, ``reused``, ``none: <why>``, ``off``; in a dry run ``would sign``,
+    ``would reuse`` or ``none: <why>``; empty when the file was not uploaded."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -111,6 +116,7 @@ class FileOutcome:
             "status": self.status,
             "url": self.url,
             "message": self.message,
+            "attestation": self.attestation,
         }
 
 
@@ -145,6 +151,8 @@ class PublishResult:
     minted: int = 0
     simple_url: str | None = None
     """The project's page on the index's simple API (named when there is no project page)."""
+    attestation_identity: str | None = None
+    """The identity the attestations were signed with (the certificate's SAN)."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -386,6 +394,43 @@ def _outcomes(
     return tuple(FileOutcome(d.filename, d.size, d.sha256, status, "", message) for d in dists)
 
 
+@dataclass
+class AttestState:
+    """What this run does about attestations (decided step by step)."""
+
+    send: bool
+    """Whether the upload form carries the attestation files."""
+    trusted: bool = False
+    refusal: Refusal | None = None
+    identity: str | None = None
+    signed: set[str] = dataclasses.field(default_factory=set)
+
+    def note(self, dist: Distribution | None, *, dry: bool) -> str:
+        if self.refusal is not None:
+            return f"none: {self.refusal.short}"
+        if not self.send:
+            return "off"
+        if dist is not None and dist.filename in self.signed:
+            return "signed"
+        if dist is not None and dist.attestations:
+            return "would reuse" if dry else "reused"
+        return "would sign" if dry and self.trusted else "none"
+
+    def annotate(
+        self, files: tuple[FileOutcome, ...], dists: Sequence[Distribution], *, dry: bool
+    ) -> tuple[FileOutcome, ...]:
+        by_name = {d.filename: d for d in dists}
+        return tuple(
+            dataclasses.replace(
+                f,
+                attestation=self.note(by_name.get(f.filename), dry=dry)
+                if dry or f.status == "uploaded"
+                else "",
+            )
+            for f in files
+        )
+
+
 class Publication:
     """One run of ``trustpub publish``; see the module docstring for the order of steps."""
 
@@ -433,6 +478,13 @@ class Publication:
         self.skipped_paths: tuple[tuple[str, str], ...] = ()
         self._lookup_credential: UploadCredential | None = None
         """The user's own credential, sent with simple-index lookups on the upload host."""
+        from trustpub.attest import parse_mode
+
+        raw_mode = request.attestations
+        if isinstance(raw_mode, bool):
+            raw_mode = "auto" if raw_mode else "off"
+        self.attest_mode = parse_mode(raw_mode)
+        self.attest = AttestState(send=self.attest_mode != "off")
 
     # ---- steps ------------------------------------------------------------
     def prepare(self) -> list[Distribution]:
@@ -645,7 +697,7 @@ class Publication:
             client=self.client,
             jobs=self.request.jobs,
             skip_existing=self.request.skip_existing,
-            attestations=self.request.attestations,
+            attestations=self.attest.send,
             reporter=self.reporter,
             lookup_credential=self._lookup_credential,
         )
@@ -687,6 +739,7 @@ class Publication:
         self._lookup_credential = credential
         identity = self._identity(credential)
         self.reporter.info(f"credential: {identity}")
+        self._apply_refusal(self._refusal(trusted=False, provider=None, claims={}), dists)
         if self.request.dry_run:
             files, error = self._dry_files(dists, lambda: credential)
             return self._result(
@@ -712,10 +765,12 @@ class Publication:
             notes[:] = lines or ["(no publisher declared)"]
             if error is not None:
                 raise error
+            self._predict(detection, decoded)
 
+        masked = _masking(detection, self.secret_sink)
         exchange = TrustedPublisher(
             self.target,
-            _masking(detection, self.secret_sink),
+            masked,
             client=self.client,
             reporter=self.reporter,
             before_mint=before_mint,
@@ -740,13 +795,19 @@ class Publication:
         try:
             # Mint before the first upload: a refusal is reported as itself, not per file.
             credential()
+            dists = self._attest(dists, masked)
             report = self._upload(dists, credential)
         finally:
             if exchange.minted_count:
                 exchange.burn()
         result = self._from_report(dists, report, trusted=True, identity=detection.description)
         shown = tuple(line for line in notes if line != "(no publisher declared)")
-        return dataclasses.replace(result, notes=shown, minted=exchange.minted_count)
+        return dataclasses.replace(
+            result,
+            notes=shown,
+            minted=exchange.minted_count,
+            attestation_identity=self.attest.identity,
+        )
 
     def _preflight(
         self, detection: Detection, decoded: DecodedToken, audience: str | None
@@ -773,6 +834,7 @@ class Publication:
         blockers = [finding for finding in findings if finding.blocks]
         lines, mismatch = self._comparison_notes(publisher, decoded)
         notes.extend(lines)
+        self._apply_refusal(self._refusal(True, detection.provider, decoded.claims), dists)
         if blockers and mismatch is None:
             first = blockers[0]
             mismatch = IdentityError(
@@ -795,6 +857,96 @@ class Publication:
             dry=True,
         )
         return dataclasses.replace(result, claims=claims, notes=tuple(notes))
+
+    # ---- attestations -------------------------------------------------------
+    def _refusal(
+        self, trusted: bool, provider: str | None, claims: Mapping[str, Any]
+    ) -> Refusal | None:
+        from trustpub.attest import predict_refusal
+
+        assert self.target is not None
+        self.attest.trusted = trusted
+        if self.attest_mode == "off":
+            return None
+        return predict_refusal(
+            trusted=trusted,
+            provider=provider,
+            claims=claims,
+            upload_url=self.target.upload_url,
+            env=self.env,
+        )
+
+    def _predict(self, detection: Detection, decoded: DecodedToken) -> None:
+        """Before minting: the predicted refusal (``require`` stops here)."""
+        if self.attest.refusal is None:
+            refusal = self._refusal(True, detection.provider, decoded.claims)
+            self.attest.refusal = refusal
+            if refusal is not None and self.attest_mode == "require":
+                raise refusal.error()
+
+    def _apply_refusal(self, refusal: Refusal | None, dists: Sequence[Distribution]) -> None:
+        """``require``: raise; ``auto``: one warning (when it drops something), upload without."""
+        if self.attest_mode == "off" or refusal is None:
+            return
+        self.attest.refusal = refusal
+        if self.attest_mode == "require":
+            raise refusal.error()
+        if self.attest.trusted or any(d.attestations for d in dists):
+            self.reporter.warning(
+                f"uploading without attestations: {refusal.reason}; fix: {refusal.hint}"
+            )
+        self.attest.send = False
+
+    def _attest(self, dists: Sequence[Distribution], detection: Detection) -> list[Distribution]:
+        """Sign the files that have no attestation yet; the distributions to upload."""
+        if self.attest_mode == "off" or self.attest.refusal is not None:
+            self._apply_refusal(self.attest.refusal, dists)
+            return list(dists)
+        todo = [d for d in dists if not d.attestations]
+        if not todo:
+            return list(dists)
+        try:
+            written = self._sign(todo, detection)
+        except Exception as error:  # any signing failure: auto goes on unsigned
+            self._signing_failed(error, dists)
+            return list(dists)
+        self.attest.signed.update(d.filename for d in todo)
+        return [
+            dataclasses.replace(d, attestations=(written[d.path],)) if d.path in written else d
+            for d in dists
+        ]
+
+    def _sign(self, todo: Sequence[Distribution], detection: Detection) -> dict[Path, Path]:
+        from trustpub.attest import SIGSTORE_AUDIENCE, DistSigner, load_trust_config
+
+        config = load_trust_config(self.env)
+        signer = DistSigner(
+            lambda: detection.fetch_token(SIGSTORE_AUDIENCE, client=self.client), config
+        )
+        written = signer.write_all([d.path for d in todo], jobs=self.request.jobs)
+        self.attest.identity = signer.identity
+        self.reporter.info(
+            f"signed {len(written)} attestation(s) as {signer.identity} "
+            f"({signer.certificates} signing certificate(s))"
+        )
+        return written
+
+    def _signing_failed(self, error: Exception, dists: Sequence[Distribution]) -> None:
+        from trustpub.attest import AttestationError, Refusal, describe_failure
+
+        why = error.message if isinstance(error, TrustpubError) else describe_failure(error)
+        refusal = Refusal(
+            f"signing failed ({why})",
+            "check the job's permission to request a 'sigstore' OIDC token (GitHub: "
+            "id-token: write; GitLab: SIGSTORE_ID_TOKEN in id_tokens:), or pass "
+            "--attestations off",
+            "signing failed",
+        )
+        if self.attest_mode == "require":
+            raise AttestationError(
+                f"could not sign the attestations: {why}", hint=refusal.hint
+            ) from None
+        self._apply_refusal(refusal, dists)
 
     def _upload(
         self, dists: Sequence[Distribution], credential: Callable[[], UploadCredential]
@@ -842,6 +994,7 @@ class Publication:
     ) -> PublishResult:
         assert self.target is not None
         project, release = project_urls(self.target, dists)
+        files = self.attest.annotate(files, dists, dry=dry)
         return PublishResult(
             repository=self.target.display,
             upload_url=self.target.upload_url,

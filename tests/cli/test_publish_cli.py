@@ -187,7 +187,15 @@ def test_json_error_document(dist: Path) -> None:
         "example_pkg-1.0.0-py3-none-any.whl",
         "example_pkg-1.0.0.tar.gz",
     }
-    assert set(document["files"][0]) == {"filename", "size", "sha256", "status", "url", "message"}
+    assert set(document["files"][0]) == {
+        "filename",
+        "size",
+        "sha256",
+        "status",
+        "url",
+        "message",
+        "attestation",
+    }
     assert document["project_url"] == "https://pypi.org/project/example-pkg/"
     assert document["release_url"] == "https://pypi.org/project/example-pkg/1.0.0/"
     error = document["error"]

@@ -55,6 +55,7 @@ def test_result_document_shape() -> None:
         "status": "uploaded",
         "url": "https://f/w",
         "message": "",
+        "attestation": "",
     }
 
 

@@ -214,8 +214,9 @@ def test_gitlab_template_jobs() -> None:
     testpypi = template[".trustpub-publish-testpypi"]
     base = template[pypi["extends"]]
     assert testpypi["extends"] == pypi["extends"]
-    assert pypi["id_tokens"] == {"PYPI_ID_TOKEN": {"aud": "pypi"}}
-    assert testpypi["id_tokens"] == {"TESTPYPI_ID_TOKEN": {"aud": "testpypi"}}
+    sigstore = {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}  # PEP 740 signing
+    assert pypi["id_tokens"] == {"PYPI_ID_TOKEN": {"aud": "pypi"}, **sigstore}
+    assert testpypi["id_tokens"] == {"TESTPYPI_ID_TOKEN": {"aud": "testpypi"}, **sigstore}
     assert testpypi["variables"]["TRUSTPUB_REPOSITORY"] == "testpypi"
     assert "id_tokens" not in base  # each job carries exactly one audience
     assert {"TRUSTPUB_REPOSITORY", "TRUSTPUB_DIST", "TRUSTPUB_VERSION"} <= set(base["variables"])

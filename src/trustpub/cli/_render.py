@@ -95,6 +95,7 @@ def result_document(result: PublishResult) -> dict[str, Any]:
         "interrupted": result.interrupted,
         "claims": dict(result.claims),
         "notes": list(result.notes),
+        "attestation_identity": result.attestation_identity,
         "error": error_document(result.error) if result.error else None,
     }
 
@@ -115,6 +116,7 @@ def early_error_document(error: TrustpubError, *, repository: str | None) -> dic
         "interrupted": False,
         "claims": {},
         "notes": [],
+        "attestation_identity": None,
         "error": error_document(error),
     }
 
@@ -157,6 +159,8 @@ def _summary_head(result: PublishResult) -> list[str]:
         lines.append(f"- Project: {cell(result.project_url)}")
     elif result.simple_url:
         lines.append(f"- Simple index: {cell(result.simple_url)}")
+    if result.attestation_identity:
+        lines.append(f"- Attestations signed by: {cell(result.attestation_identity)}")
     lines.append("")
     return lines
 
@@ -164,7 +168,7 @@ def _summary_head(result: PublishResult) -> list[str]:
 def _summary_table(result: PublishResult) -> list[str]:
     if not result.files:
         return []
-    lines = ["| File | Size | SHA-256 | Status |", "|---|---:|---|---|"]
+    lines = ["| File | Size | SHA-256 | Status | Attestation |", "|---|---:|---|---|---|"]
     for outcome in result.files:
         name = _ci.markdown_code(outcome.filename)
         if outcome.url:
@@ -173,7 +177,10 @@ def _summary_table(result: PublishResult) -> list[str]:
         if outcome.message:
             status += f": {outcome.message}"
         size, digest = human_size(outcome.size), _ci.markdown_code(outcome.sha256[:16])
-        lines.append(f"| {name} | {size} | {digest} | {_ci.markdown_text(status)} |")
+        attestation = _ci.markdown_text(outcome.attestation or "-")
+        lines.append(
+            f"| {name} | {size} | {digest} | {_ci.markdown_text(status)} | {attestation} |"
+        )
     lines.append("")
     return lines
 
@@ -451,6 +458,8 @@ class Renderer:
             return
         lines = [f"{heading}: {where}; {mode}"]
         lines.extend("  " + _plain_row(outcome) for outcome in result.files)
+        if result.attestation_identity:
+            lines.append(f"  attestations signed by {one_line(result.attestation_identity)}")
         if _published_url(result):
             lines.append(f"  {one_line(_published_url(result))}")
         click.echo("\n".join(lines))  # one write (and one scrub) for the whole table
@@ -465,6 +474,7 @@ class Renderer:
         table.add_column("Size", justify="right", no_wrap=True)
         table.add_column("SHA-256", no_wrap=True)
         table.add_column("Status", overflow="fold")
+        table.add_column("Attestation", overflow="fold")
         if with_urls:
             table.add_column("URL", overflow="fold")
         for outcome in result.files:
@@ -476,6 +486,7 @@ class Renderer:
                 human_size(outcome.size),
                 one_line(outcome.sha256[:16]),
                 one_line(status),
+                one_line(outcome.attestation or "-"),
             ]
             table.add_row(*row, *([one_line(outcome.url)] if with_urls else []))
         Console(file=sys.stdout).print(table)
@@ -507,6 +518,8 @@ def _plain_row(outcome: FileOutcome) -> str:
     if outcome.message:
         status += f" ({outcome.message})"
     parts = [outcome.filename, human_size(outcome.size), f"sha256={outcome.sha256}", status]
+    if outcome.attestation:
+        parts.append(f"attestation: {outcome.attestation}")
     if outcome.url:
         parts.append(outcome.url)
     return "  ".join(one_line(part) for part in parts)

@@ -18,6 +18,10 @@ from trustpub import __version__
 # name -> "module:attribute"; each module is imported only when its command runs
 _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("trustpub.cli.publish:publish", "Upload distributions, with trusted publishing."),
+    "attest": (
+        "trustpub.cli.attest:attest",
+        "Sign distributions (PEP 740) without uploading them.",
+    ),
     "claims": (
         "trustpub.cli.claims:claims",
         "Inspect the OIDC token; show the publisher to configure.",

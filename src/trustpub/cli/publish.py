@@ -106,12 +106,24 @@ def _given_secrets(
     help="Skip files already on the index with identical contents.",
 )
 @click.option(
-    "--attestations/--no-attestations",
-    default=True,
+    "--attestations",
+    "attestations",
+    default="auto",
+    metavar="auto|require|off",
     show_default=True,
     envvar="TRUSTPUB_ATTESTATIONS",
     show_envvar=True,
-    help="Upload <dist>.*.attestation files found next to each distribution.",
+    help="PEP 740 attestations. auto: with trusted publishing, sign each file with Sigstore "
+    "(or reuse its <dist>.publish.attestation) where PyPI will accept it, else warn and upload "
+    "without; require: fail before uploading when that is not possible; off: send none. "
+    "true/false mean auto/off.",
+)
+@click.option(
+    "--no-attestations",
+    "no_attestations",
+    is_flag=True,
+    hidden=True,
+    help="Same as --attestations off.",
 )
 @click.option(
     "--check/--no-check",
@@ -175,7 +187,8 @@ def publish(
     token_text: str | None,
     use_keyring: bool,
     skip_existing: bool,
-    attestations: bool,
+    attestations: str,
+    no_attestations: bool,
     check: bool,
     jobs: int,
     dry_run: bool,
@@ -215,7 +228,7 @@ def publish(
             token=token,
             use_keyring=use_keyring,
             skip_existing=skip_existing,
-            attestations=attestations,
+            attestations="off" if no_attestations else attestations,
             check=check,
             jobs=jobs,
             dry_run=dry_run,

@@ -208,7 +208,36 @@ def _refusal_hint(
             "the file is larger than the index allows; ask the index for a larger limit",
             "file-too-large",
         )
+    if "invalid attestations supplied during upload" in lower:
+        return _attestation_hint(lower)
     return ("fix the problem the index names, rebuild, and upload again", "upload-refused")
+
+
+def _attestation_hint(lower: str) -> tuple[str, str]:
+    """PyPI's attestation refusals (Warehouse attestations/services.py), one hint each."""
+    if "only supported when using trusted publishing" in lower:
+        return (
+            "PyPI accepts attestations only from trusted publishing; upload from CI with "
+            "trusted publishing, or pass --attestations off",
+            "attestations-need-trusted-publishing",
+        )
+    if "not currently supported with" in lower:
+        return (
+            "this kind of publisher cannot attach attestations; pass --attestations off",
+            "attestations-not-possible",
+        )
+    if "could not verify the uploaded artifact" in lower:
+        return (
+            "the attestation does not match this file or was not signed by the publisher's "
+            "identity; delete the stale <dist>.publish.attestation files and sign again from "
+            "the publishing workflow",
+            "attestation-not-verified",
+        )
+    return (
+        "remove or regenerate the <dist>.*.attestation files (at most one per kind), or pass "
+        "--attestations off",
+        "attestation-malformed",
+    )
 
 
 class Uploader:
