@@ -158,6 +158,36 @@ def predict_refusal(
     return None
 
 
+SIGSTORE_TOKEN_ENV = "SIGSTORE_ID_TOKEN"  # noqa: S105 - a variable name
+"""Where a token handed over in a variable (``--oidc-token-env``) finds its sigstore twin."""
+
+
+def sigstore_fetcher(detection: Any, env: Mapping[str, str], client: Any) -> Callable[[], Secret]:
+    """How to get a ``sigstore``-audience token from the same CI identity.
+
+    A provider fetches one for any audience; a token handed over in a variable
+    (``--oidc-token-env``) cannot be asked for another audience, so the GitLab
+    convention ``SIGSTORE_ID_TOKEN`` is read instead.
+    """
+    if not getattr(detection, "static_token", False):
+        return lambda: detection.fetch_token(SIGSTORE_AUDIENCE, client=client)
+
+    def from_env() -> Secret:
+        value = env.get(SIGSTORE_TOKEN_ENV, "").strip()
+        if not value:
+            from trustpub.errors import IdentityError
+
+            raise IdentityError(
+                f"no 'sigstore' OIDC token: {SIGSTORE_TOKEN_ENV} is not set",
+                hint=f"export a token with audience 'sigstore' as {SIGSTORE_TOKEN_ENV} "
+                "(GitLab: add it to id_tokens: with aud: sigstore)",
+                anchor="attestations-not-possible",
+            )
+        return Secret(value)
+
+    return from_env
+
+
 def sidecar_for(dist: Path) -> Path:
     return dist.with_name(dist.name + PUBLISH_SUFFIX)
 
@@ -303,8 +333,10 @@ def attest_paths(
             anchor="attestations-not-possible",
         )
 
+    fetch_sigstore = sigstore_fetcher(detection, env, client)
+
     def fetch() -> Secret:
-        token = detection.fetch_token(SIGSTORE_AUDIENCE, client=client)
+        token = fetch_sigstore()
         on_secret(token)
         return token
 
@@ -356,5 +388,6 @@ __all__ = [
     "parse_mode",
     "predict_refusal",
     "sidecar_for",
+    "sigstore_fetcher",
     "unsigned",
 ]

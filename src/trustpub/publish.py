@@ -917,12 +917,17 @@ class Publication:
         ]
 
     def _sign(self, todo: Sequence[Distribution], detection: Detection) -> dict[Path, Path]:
-        from trustpub.attest import SIGSTORE_AUDIENCE, DistSigner, load_trust_config
+        from trustpub.attest import DistSigner, load_trust_config, sigstore_fetcher
 
         config = load_trust_config(self.env)
-        signer = DistSigner(
-            lambda: detection.fetch_token(SIGSTORE_AUDIENCE, client=self.client), config
-        )
+        fetch = sigstore_fetcher(detection, self.env, self.client)
+
+        def masked_fetch() -> Secret:
+            token = fetch()
+            self.secret_sink(token)  # a no-op for tokens the provider already handed over
+            return token
+
+        signer = DistSigner(masked_fetch, config)
         written = signer.write_all([d.path for d in todo], jobs=self.request.jobs)
         self.attest.identity = signer.identity
         self.reporter.info(

@@ -250,11 +250,12 @@ def test_gitlab_template_publishes(
     # sandbox keeps its own audience: its token stands in for the one the job declares.
     sandbox_token_variable = "TRUSTPUB_SANDBOX_ID_TOKEN"
     token = job.pop(sandbox_token_variable)
+    sigstore_token = job.pop("SIGSTORE_ID_TOKEN")  # the sandbox job's sigstore-audience token
     audiences: list[str] = []
 
     def id_token(audience: str) -> str:
         audiences.append(audience)
-        return token
+        return sigstore_token if audience == "sigstore" else token
 
     run = run_gitlab_job(
         ROOT / ".gitlab-ci-template.yml",
@@ -270,8 +271,11 @@ def test_gitlab_template_publishes(
         },
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert audiences == [token_variable.removesuffix("_ID_TOKEN").lower()]
+    assert audiences == [token_variable.removesuffix("_ID_TOKEN").lower(), "sigstore"]
     assert token not in run.stdout + run.stderr
+    assert sigstore_token not in run.stdout + run.stderr
+    for dist in dists:  # signed with the template's SIGSTORE_ID_TOKEN (PEP 740)
+        assert (dist.parent / (dist.name + ".publish.attestation")).is_file()
     with sandbox.client() as client:
         page = client.get(f"/simple/{name}/")
     assert page.status_code == 200
