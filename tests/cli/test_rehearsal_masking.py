@@ -126,6 +126,7 @@ def test_publish_in_a_rehearsal_on_a_terminal_prints_no_token(
         [sys.executable, "-m", "trustpub", "publish", *verbosity], env, tmp_path
     )
     assert code == 0, output
-    # Two tokens were announced (the OIDC token and the minted one), both withheld.
-    assert output.count("::add-mask::*** (value withheld") == 2, output
+    # Three tokens were announced (the OIDC token, the minted one and the sigstore token that
+    # signs the attestations), all withheld.
+    assert output.count("::add-mask::*** (value withheld") == 3, output
     _assert_no_token(output, env)

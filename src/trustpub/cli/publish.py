@@ -200,9 +200,8 @@ def publish(
 ) -> None:
     """Upload distributions (files, directories or globs; default dist/*).
 
-    In a supported CI job the job's OIDC identity is exchanged for a
-    short-lived upload token, which is burned after the upload. Exit codes
-    are listed in the README.
+    In a supported CI job the job's OIDC identity is exchanged for a short-lived
+    upload token, burned after the upload. Exit codes are listed in the README.
     """
     token, password = _given_secrets(token_text, password_text)
     from trustpub.cli._render import Renderer
