@@ -212,6 +212,38 @@ def test_other_providers_mint(sandbox_factory: SandboxFactory, provider: str) ->
     assert response.status_code == 200, response.text
 
 
+def test_owner_and_actor_ids_are_pinned_when_the_publisher_is_added(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """PyPI records GitHub's repository_owner_id and ActiveState's actor_id when a publisher is
+    added; a token from a re-created owner (same name, new id) or another actor is refused."""
+    box = sandbox_factory()
+    github = {"repository": "octo/pinned", "workflow": "release.yml"}
+    added = box.add_publisher(provider="github", projects=["pinned"], **github)
+    with box.client() as client:
+        listed = client.get("/_sandbox/publishers").json()["publishers"]
+    assert any(e["id"] == added["id"] for e in listed)
+    recreated = box.oidc_token("github", claims={"repository_owner_id": "424242"}, **github)
+    error = only_error(box.mint(recreated))
+    assert error["code"] == "invalid-publisher"
+    # Warehouse looks GitHub publishers up by owner id too (models/github.py lookup_by_claims)
+    assert error["description"] == (
+        "valid token, but no corresponding publisher (Publisher with matching claims was not found)"
+    )
+    assert box.mint(box.oidc_token("github", **github)).status_code == 200
+
+    state = {"organization": "org", "project": "proj", "actor": "alice"}
+    box.add_publisher(provider="activestate", projects=["as-proj"], **state)
+    impostor = box.oidc_token("activestate", claims={"actor_id": "0000-other"}, **state)
+    error = only_error(box.mint(impostor))
+    assert error["code"] == "invalid-publisher"
+    # looked up by actor_id as well (models/activestate.py lookup_by_claims)
+    assert error["description"] == (
+        "valid token, but no corresponding publisher (Publisher with matching claims was not found)"
+    )
+    assert box.mint(box.oidc_token("activestate", **state)).status_code == 200
+
+
 def test_jwt_without_kid_is_an_invalid_token(sandbox: Sandbox) -> None:
     """Warehouse 6b62157 (oidc/services.py): no ``kid`` header -> PyJWTError -> invalid-token,
     even when the signature is the issuer's own."""

@@ -24,7 +24,8 @@ from typing import Any, Literal
 from packaging.utils import canonicalize_name
 
 from trustpub.errors import TrustpubError
-from trustpub.oidc.publishers import Publisher
+from trustpub.oidc.publishers import Provider, Publisher
+from trustpub.sandbox import ids
 
 TokenKind = Literal["oidc", "user"]
 
@@ -89,6 +90,26 @@ class TokenRecord:
     expires: float | None
     publisher_id: int | None = None
     burned: bool = False
+
+
+def _pin_ids(publisher: Publisher) -> Publisher:
+    """Record the ids PyPI resolves when a publisher is added (pending or not).
+
+    PyPI asks GitHub for the owner's ``repository_owner_id`` and ActiveState for the
+    actor's ``actor_id`` and keeps them; a token from a re-created owner or another
+    actor of the same name is then refused. The sandbox resolves them from its own
+    fake identities (:mod:`trustpub.sandbox.ids`), unless the publisher gives them.
+    """
+    owner = publisher.owner
+    if publisher.provider is Provider.GITHUB and publisher.owner_id is None and owner:
+        return replace(publisher, owner_id=ids.github_owner_id(owner))
+    if (
+        publisher.provider is Provider.ACTIVESTATE
+        and publisher.actor_id is None
+        and publisher.actor
+    ):
+        return replace(publisher, actor_id=ids.activestate_actor_id(publisher.actor))
+    return publisher
 
 
 class IndexState:
@@ -210,6 +231,7 @@ class IndexState:
     # -- publishers ----------------------------------------------------------
 
     def _add_entry(self, publisher: Publisher) -> PublisherEntry:
+        publisher = _pin_ids(publisher)
         same = replace(publisher, pending=False)
         for entry in self.publishers:
             if replace(entry.publisher, pending=False) == same:
