@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -45,12 +46,16 @@ VENV = BENCH / ".venv"
 BIN = VENV / "bin"
 RESULTS = BENCH / "results"
 LAUNCHER = BENCH / "_launch.py"
+VALIDATE_CPU = BENCH / "_validate_cpu.py"
 TOOLS = ("trustpub", "twine", "uv")
 MIB = 1 << 20
 LATENCY_MS = 100
 JOBS = 4  # trustpub's default --jobs
 PUBLISHER_REPO = "bench-org/bench-pkg"
 TP_PROJECT = "bench-tp"
+CHECK_BASELINE = "ff6bb04^"
+"""The last commit before PyPI's stricter upload rules (upload/rules.py) came in."""
+CHECK_REPEAT = 5
 
 
 @dataclass(frozen=True)
@@ -409,6 +414,7 @@ def case_release(
             )
     files = len(sets[(0, "trustpub")])
     limit = files * LATENCY_MS / 1000 / JOBS
+    floor = release_floor(files, JOBS, LATENCY_MS)
     group = {tool: Series(tool, tool) for tool in tools}
     # A fresh sandbox per upload: the sandbox rewrites its whole state file on every upload, so
     # an index that keeps growing would make later runs slower for reasons that are not the
@@ -449,15 +455,137 @@ def case_release(
             1.5,
             unit="x",
         ),
+        target(
+            f"release: <= 1.3x its floor (first file alone, then "
+            f"{math.ceil((files - 1) / JOBS)} rounds of {JOBS}) x {LATENCY_MS} ms = {floor:.3f} s",
+            ratio(mine, floor),
+            1.3,
+            unit="x",
+        ),
     ]
     return {
         "rows": rows,
         "targets": targets,
         "files": files,
         "limit_s": limit,
+        "floor_s": floor,
         "wheel_size": cfg.wheel_size,
         "jobs": JOBS,
         "latency_ms": LATENCY_MS,
+    }
+
+
+def release_floor(files: int, jobs: int, latency_ms: int) -> float:
+    """The least time trustpub's own concurrency allows, in seconds.
+
+    The first file goes alone (an authentication or project problem then stops the
+    release after one request); the others go ``jobs`` at a time, each taking at least
+    the sandbox's latency.
+    """
+    if files <= 0:
+        return 0.0
+    return (1 + math.ceil((files - 1) / jobs)) * latency_ms / 1000
+
+
+def export_checkout(ref: str, into: Path) -> Path | None:
+    """``src/`` of ``ref`` (``git archive``) under ``into``; None when git cannot give it."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "src"],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into / "src"
+
+
+def validate_cpu(
+    runner: Runner, files: Sequence[Path], src: Path | None
+) -> tuple[dict[str, float] | None, str]:
+    """CPU of one fresh process validating ``files`` (``src``: an older checkout first)."""
+    out = runner.work / f"v{runner.count}.json"
+    runner.count += 1
+    extra = {"PYTHONPATH": str(src)} if src is not None else {}
+    done = subprocess.run(
+        [str(BIN / "python"), str(VALIDATE_CPU), str(out), str(CHECK_REPEAT), *map(str, files)],
+        capture_output=True,
+        text=True,
+        env=child_env(extra),
+        cwd=runner.work,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0 or not out.exists():
+        return None, f"exit {done.returncode}: {done.stderr[-800:]}"
+    data: dict[str, float] = json.loads(out.read_text())
+    return data, ""
+
+
+def case_check(
+    cfg: Config, runner: Runner, work: Path, log: Callable[[str], None], baseline: str
+) -> dict[str, Any]:
+    """CPU of ``publish --check``'s validation of the release, now and at ``baseline``."""
+    files = dists.build_release(work / "check", "bench-release", "3.0.0", wheel_size=cfg.wheel_size)
+    old_src = export_checkout(baseline, work / "baseline")
+    variants: dict[str, Path | None] = {"trustpub": None}
+    if old_src is None:
+        log(f"check: git cannot export {baseline}; no baseline")
+    else:
+        variants[f"trustpub@{baseline}"] = old_src
+    figures: dict[str, dict[str, list[float]]] = {
+        name: {"import": [], "first": [], "warm": []} for name in variants
+    }
+    failures: dict[str, list[str]] = {name: [] for name in variants}
+    for run, name in alternate(cfg.release_runs, tuple(variants)):
+        data, why = validate_cpu(runner, files, variants[name])
+        if data is None:
+            failures[name].append(why)
+            continue
+        for key in ("import", "first", "warm"):
+            figures[name][key].append(float(data[key]))
+        log(f"check run {run} {name}: first call {fmt_s(data['first'])} CPU")
+    rows = []
+    for key, label in (("first", "first call"), ("warm", "repeated call")):
+        for name in variants:
+            values = figures[name][key]
+            rows.append(
+                {
+                    "case": f"validate {len(files)} files, {label} (CPU only)",
+                    "tool": name,
+                    "runs": len(values),
+                    "wall": None,
+                    "cpu": statistics.median(values) if values else None,
+                    "rss_mib": None,
+                    "failures": failures[name][:3],
+                }
+            )
+    medians = {
+        name: statistics.median(figures[name]["first"]) if figures[name]["first"] else None
+        for name in variants
+    }
+    added = None
+    if old_src is not None:
+        new, old = medians["trustpub"], medians[f"trustpub@{baseline}"]
+        added = (new - old) / len(files) * 1000 if new is not None and old is not None else None
+    per_file = medians["trustpub"]
+    targets = [
+        target(
+            f"check: the stricter rules add <= 5 ms CPU per small file (first call vs {baseline})",
+            added,
+            5.0,
+            unit="ms",
+        )
+    ]
+    return {
+        "rows": rows,
+        "targets": targets,
+        "files": len(files),
+        "baseline": baseline,
+        "cpu_per_file_ms": None if per_file is None else per_file / len(files) * 1000,
+        "added_cpu_per_file_ms": added,
+        "figures": figures,
     }
 
 
@@ -746,7 +874,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- main
 
-CASES = ("startup", "release", "large", "trusted")
+CASES = ("startup", "check", "release", "large", "trusted")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -766,6 +894,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="after each case, run trustpub once more under pyinstrument (untimed); "
         "reports go to bench/results/profile-<case>.txt",
+    )
+    parser.add_argument(
+        "--check-baseline",
+        default=CHECK_BASELINE,
+        metavar="REF",
+        help="the git revision whose validation the check case compares with "
+        f"(default {CHECK_BASELINE}, before the stricter upload rules)",
     )
     args = parser.parse_args(argv)
     cases = [name.strip() for name in args.cases.split(",") if name.strip()]
@@ -793,6 +928,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"case {name} ...")
             if name == "startup":
                 result["cases"][name] = case_startup(cfg, runner, log)
+            elif name == "check":
+                result["cases"][name] = case_check(cfg, runner, work, log, args.check_baseline)
             elif name == "release":
                 result["cases"][name] = case_release(cfg, runner, work, log)
             elif name == "large":

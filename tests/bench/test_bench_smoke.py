@@ -125,3 +125,26 @@ def test_default_run_is_at_least_five_runs_and_quick_is_smaller() -> None:
     assert max(quick.large_sizes) < min(full.large_sizes)
     assert quick.wheel_size < full.wheel_size
     assert run.Config.make(False, 2).release_runs == 5
+
+
+@pytest.mark.parametrize(
+    ("files", "jobs", "floor"),
+    [(41, 4, 1.1), (41, 8, 0.6), (1, 4, 0.1), (5, 4, 0.2), (0, 4, 0.0)],
+)
+def test_release_floor_is_the_first_file_alone_then_rounds(
+    files: int, jobs: int, floor: float
+) -> None:
+    assert run.release_floor(files, jobs, 100) == pytest.approx(floor)
+
+
+def test_validate_cpu_probe_reports_this_checkouts_validation(tmp_path: Path) -> None:
+    files = dists.build_release(tmp_path / "d", "bench-release", "1.0.0", wheel_size=256)
+    out = tmp_path / "cpu.json"
+    subprocess.run(
+        [sys.executable, str(BENCH / "_validate_cpu.py"), str(out), "1", *map(str, files[:3])],
+        check=True,
+    )
+    data = json.loads(out.read_text())
+    assert data["files"] == 3
+    assert Path(data["trustpub"]) == Path(run.REPO / "src" / "trustpub")
+    assert set(data) == {"trustpub", "files", "import", "first", "warm"}
