@@ -10,6 +10,7 @@ every thread), so other work on a shared machine barely moves them:
 * ``import``: importing ``trustpub.upload.validate`` (what ``publish`` needs for it);
 * ``first``: the first ``validate(files)`` call, which also pays for the modules and
   tables the rules load on first use (what one ``trustpub publish`` run pays);
+* ``total``: ``import`` + ``first``;
 * ``warm``: the median of ``REPEAT`` further calls on the same files.
 """
 
@@ -41,6 +42,7 @@ def main() -> int:
         "files": len(validated),
         "import": imported - start,
         "first": first - imported,
+        "total": first - start,
         "warm": statistics.median(warm) if warm else None,
     }
     Path(out).write_text(json.dumps(result), encoding="utf-8")

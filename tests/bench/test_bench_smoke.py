@@ -147,4 +147,4 @@ def test_validate_cpu_probe_reports_this_checkouts_validation(tmp_path: Path) ->
     data = json.loads(out.read_text())
     assert data["files"] == 3
     assert Path(data["trustpub"]) == Path(run.REPO / "src" / "trustpub")
-    assert set(data) == {"trustpub", "files", "import", "first", "warm"}
+    assert set(data) == {"trustpub", "files", "import", "first", "total", "warm"}
