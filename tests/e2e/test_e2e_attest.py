@@ -179,6 +179,43 @@ def test_existing_attestations_are_reused_not_signed_again(
     assert all(served[p.name]["provenance"] for p in files)
 
 
+def test_trustpub_attest_then_uv_publish(sandbox: Sandbox, tmp_path: Path) -> None:
+    """``trustpub attest`` files land with provenance through ``uv publish`` (uv sends them)."""
+    uv = pytest.importorskip("uv")
+    project = unique_name("uv")
+    files = make_release(tmp_path / "dist", project, "1.0.0")
+    env = child_env(sandbox.env(), _job(sandbox, "github", project))
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    attest = run(sys.executable, "-m", "trustpub", "attest", "dist/*")
+    assert attest.returncode == 0, attest.stderr
+    published = run(
+        uv.find_uv_bin(),
+        "publish",
+        "--trusted-publishing",
+        "always",
+        "--publish-url",
+        sandbox.upload_url,
+        "dist/*",
+    )
+    assert published.returncode == 0, published.stderr
+    served = _simple_files(sandbox, project)
+    for path in files:
+        provenance = _provenance(sandbox, served[path.name]["provenance"])
+        verify_provenance(sandbox, provenance, path)
+
+
 @pytest.mark.parametrize("mode", ["auto", "require"])
 def test_api_token_upload_does_not_send_attestations(
     sandbox: Sandbox, tmp_path: Path, mode: str
