@@ -220,9 +220,14 @@ def whitespace_problem(value: str, *, blanks: bool = False) -> str | None:
     return None
 
 
-_TOKEN_SHAPES = re.compile(
-    r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|pypi-[A-Za-z0-9_-]{16,}"
-)
+_JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_TOKEN_SHAPES = re.compile(rf"{_JWT_SHAPE.pattern}|pypi-[A-Za-z0-9_-]{{16,}}")
+"""Anything shaped like a JWT (a JSON header starts ``eyJ``) or a ``pypi-`` API token."""
+
+
+def is_jwt_shaped(value: str) -> bool:
+    """Whether ``value`` as a whole is shaped like a JWT (the shape :func:`redact_token_shapes` hides)."""
+    return _JWT_SHAPE.fullmatch(value) is not None
 
 
 def redact_token_shapes(text: str) -> str:
@@ -266,6 +271,7 @@ __all__ = [
     "Secret",
     "forget_all",
     "github_mask_command",
+    "is_jwt_shaped",
     "redact_token_shapes",
     "remember",
     "scrub",

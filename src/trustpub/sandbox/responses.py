@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import Scope
 
+from trustpub._secret import is_jwt_shaped
 from trustpub.sandbox.state import fingerprint
 
 REASON_HEADER = "x-sandbox-reason"
@@ -70,7 +71,7 @@ def credential_kind(value: str, path: str) -> str:
     """What a credential looks like: ``api-token``, ``oidc`` or ``github-request-token``."""
     if value.startswith("pypi-"):
         return "api-token"
-    if value.count(".") == 2 and value.startswith("eyJ"):
+    if is_jwt_shaped(value):
         return "oidc"
     if path.startswith("/_sandbox/github/"):
         return "github-request-token"
