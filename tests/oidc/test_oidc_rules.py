@@ -346,6 +346,14 @@ SCENARIOS: list[Scenario] = [
     # ActiveState
     ("as-ok", AS, activestate_claims(), None, None),
     ("as-ok-unpinned", AS_UNPINNED, activestate_claims(actor_id="zzz"), None, None),
+    # unpinned (a declared publisher cannot know the id): the actor's name predicts the refusal
+    (
+        "as-unpinned-other-actor",
+        AS_UNPINNED,
+        activestate_claims(actor="bob", actor_id="zzz"),
+        NOT_FOUND,
+        "actor_id",
+    ),
     (
         "as-missing-builder",
         AS,

@@ -780,13 +780,21 @@ def _exact(field: str, attribute: str, what: str) -> Callable[[Publisher, _Ctx],
 def _activestate_actor_id(p: Publisher, ctx: _Ctx) -> _Outcome:
     actual = ctx.shown("actor_id")
     if p.actor_id is None:
+        # A declared publisher cannot hold the id PyPI resolved; the actor's name that
+        # comes with it in the token predicts the refusal (another actor, another id).
+        named = ctx.text("actor")
+        ok = not p.actor or named == p.actor
         return _Outcome(
             "actor_id",
-            True,
+            ok,
             None,
             actual,
             f"checked by PyPI: must be the id of the actor '{p.actor}' "
             "(resolved when the publisher was added)",
+            ""
+            if ok
+            else f"the build was triggered by '{ctx.shown('actor')}': the configured actor "
+            f"'{p.actor}' must trigger it",
         )
     ok = ctx.text("actor_id") == p.actor_id
     return _Outcome(
