@@ -48,7 +48,16 @@ def test_demo_runs_every_step(tmp_path: Path) -> None:
     assert "job_workflow_ref = octo-org/hello-trustpub/.github/workflows/release.yml@" in (
         result.stdout
     )
-    assert "hello_trustpub-1.0.0-py3-none-any.whl: uploaded" in result.stdout
+    assert "hello_trustpub-1.0.0-py3-none-any.whl: uploaded (attestation: signed)" in result.stdout
+    assert (
+        "PEP 740 attestations signed by https://github.com/octo-org/hello-trustpub/"
+        ".github/workflows/release.yml@refs/tags/v1.0.0" in result.stdout
+    )
+    assert re.search(
+        r"provenance \(as PyPI serves it\): https://127\.0\.0\.1:\d+/integrity/hello-trustpub/1\.0\.0/"
+        r"hello_trustpub-1\.0\.0-py3-none-any\.whl/provenance",
+        result.stdout,
+    )
     assert "'Hello from a trusted publisher!'" in result.stdout
     assert "Demo complete" in result.stdout
     # No token of any kind: no masks, no JWTs, no minted tokens.

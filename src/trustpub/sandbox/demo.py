@@ -448,9 +448,17 @@ def _publish(demo: _Demo, env: dict[str, str], publish_command: list[str]) -> No
     result = _run(publish_command, env=env, cwd=demo.project)
     document = _json_document(result, "trustpub publish")
     for entry in document.get("files", []):
-        demo.say(f"  {entry.get('filename')}: {entry.get('status')}")
+        attested = f" (attestation: {entry['attestation']})" if entry.get("attestation") else ""
+        demo.say(f"  {entry.get('filename')}: {entry.get('status')}{attested}")
     if document.get("release_url"):
         demo.say(f"  release: {document['release_url']}")
+    if document.get("attestation_identity"):
+        demo.say(f"  PEP 740 attestations signed by {document['attestation_identity']}")
+        first = (document.get("files") or [{}])[0].get("filename")
+        demo.say(
+            "  provenance (as PyPI serves it): "
+            f"{demo.sandbox.url}/integrity/{_normalized(DEMO_NAME)}/{DEMO_VERSION}/{first}/provenance"
+        )
     log = _request_log(demo.sandbox)
     mints = [e for e in log if e.get("path") == "/_/oidc/mint-token" and e.get("status") == 200]
     burns = [e for e in log if e.get("path") == "/_/oidc/burn-token" and e.get("status") == 200]
@@ -463,6 +471,12 @@ def _publish(demo: _Demo, env: dict[str, str], publish_command: list[str]) -> No
         f"  the index minted {len(mints)} short-lived upload token(s); all were burned after "
         "the upload (token values are never shown)"
     )
+
+
+def _normalized(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
 
 
 def _pip_install(demo: _Demo) -> Path:
