@@ -138,11 +138,18 @@ def test_running_job_file_github_and_gitlab(tmp_path: Path) -> None:
     )
 
 
-def test_this_repository_checks_clean() -> None:
-    """trustpub's own release workflow (`uses: ./`, the action itself) against its publisher."""
+def test_this_repository_checks_clean(tmp_path: Path) -> None:
+    """trustpub's own release workflow (`uses: ./`, the action itself) against its publisher.
+
+    A copy of the files, so that the checkout's git remote (a fork, say) plays no part.
+    """
+    import shutil
+
     root = Path(__file__).resolve().parents[2]
+    shutil.copy(root / "action.yml", tmp_path / "action.yml")
+    shutil.copytree(root / ".github" / "workflows", tmp_path / ".github" / "workflows")
     result = _check(
-        str(root),
+        str(tmp_path),
         "--expect",
         "provider=github",
         "--expect",

@@ -257,3 +257,18 @@ def test_default_branch(tmp_path: Path) -> None:
     assert default_branch(root) == "trunk"
     result = run_init(root, "--dry-run")
     assert "GitHub repository: octo/pkg (default branch trunk)" in result.output
+
+
+def test_check_compares_the_declared_repository_with_the_remote(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", "https://github.com/Octo/PKG.git")
+    assert run_init(root, "--yes").exit_code == 0
+    declared = load_declared_publisher(root / "pyproject.toml")
+    assert declared is not None
+    assert run_check(root, declared).findings == ()  # case differences are not reported
+    _git(root, "remote", "set-url", "origin", "git@github.com:octo/renamed.git")
+    [finding] = run_check(root, declared).findings
+    assert (finding.kind, finding.file) == ("repository", "pyproject.toml")
+    lines = (root / "pyproject.toml").read_text(encoding="utf-8").splitlines()
+    assert lines[finding.line - 1] == 'repository = "Octo/PKG"'
+    assert "but the git remote is octo/renamed" in finding.message
+    assert finding.fix.startswith('repository = "octo/renamed"')

@@ -116,6 +116,46 @@ def _local_publish_actions(root: Path) -> frozenset[str]:
     return frozenset({"./"}) if named else frozenset()
 
 
+def _declared_line(pyproject: Path, key: str) -> int:
+    """The line of ``key = ...`` in ``[tool.trustpub.publisher]`` (1 when not found)."""
+    try:
+        lines = pyproject.read_text(encoding="utf-8")[:MAX_FILE_BYTES].splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    inside = False
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if text.startswith("["):
+            inside = text.replace(" ", "") == "[tool.trustpub.publisher]"
+        elif inside and text.split("=", 1)[0].strip() == key:
+            return number
+    return 1
+
+
+def _repository_findings(root: Path, publisher: Publisher | None) -> list[Finding]:
+    """The declared repository against the git remote (case-insensitive: remotes need not
+    spell the canonical case; PyPI's own comparison is shown by ``trustpub claims``)."""
+    if publisher is None or not publisher.repository:
+        return []
+    from trustpub.setup.detect import git_remote
+
+    remote = git_remote(root)
+    if remote is None or remote.provider is not publisher.provider:
+        return []
+    if remote.repository.lower() == publisher.repository.lower():
+        return []
+    return [
+        Finding(
+            "repository",
+            "pyproject.toml",
+            _declared_line(root / "pyproject.toml", "repository"),
+            f"the publisher names repository {publisher.repository}, but the git remote is "
+            f"{remote.repository}",
+            f'repository = "{remote.repository}"   # and register it on PyPI',
+        )
+    ]
+
+
 def run_check(root: Path, publisher: Publisher | None) -> CheckReport:
     """Check the CI files under ``root`` against ``publisher`` (None: PyPI's rules only)."""
     findings: list[Finding] = []
@@ -130,6 +170,8 @@ def run_check(root: Path, publisher: Publisher | None) -> CheckReport:
     pipeline = _pipeline_files(root, findings)
     findings.extend(check_workflows(workflows, publisher))
     findings.extend(check_pipeline(pipeline, publisher))
+    if workflows or pipeline:
+        findings.extend(_repository_findings(root, publisher))
     findings.sort(key=lambda f: (f.file, f.line, f.kind))
     return CheckReport(
         files=tuple([w.path for w in workflows] + [p.path for p in pipeline]),

@@ -47,6 +47,12 @@ KINDS: dict[str, Kind] = {
         "the publishing workflow is not the file the publisher names",
         "PyPI refuses the token: invalid-publisher (no publisher matches the workflow file)",
     ),
+    "repository": Kind(
+        "error",
+        "the publisher names another repository than the git remote",
+        "PyPI refuses the token: invalid-publisher (a publisher matches one repository; a "
+        "renamed or transferred repository no longer matches)",
+    ),
     "environment": Kind(
         "error",
         "the job's environment is not the publisher's",
