@@ -169,3 +169,33 @@ def test_rich_output(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert ".github/workflows/release.yml:23 error [environment]" in result.output
     assert "environment: pypi" in result.output
+
+
+def test_pre_commit_hook_runs_check(tmp_path: Path) -> None:
+    """.pre-commit-hooks.yaml: the hook's entry and args, run as pre-commit would (no file names)."""
+    import shlex
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    [hook] = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "trustpub-check"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is False
+    entry = shlex.split(hook["entry"])
+    assert entry[0] == "trustpub"
+    command = [sys.executable, "-m", "trustpub", *entry[1:], *hook["args"]]
+    repo = _repo(tmp_path, "gh-pull-request-target")
+    clean = _repo(tmp_path / "clean", "gh-ok-pypa-action")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    failing = subprocess.run(
+        command, cwd=repo, capture_output=True, text=True, env=env, check=False
+    )
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert ".github/workflows/release.yml:3: error [pull-request-target]" in failing.stdout
+    passing = subprocess.run(
+        command, cwd=clean, capture_output=True, text=True, env=env, check=False
+    )
+    assert passing.returncode == 0, passing.stdout + passing.stderr
