@@ -250,6 +250,15 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
     return handler.rfile.read(length) if length else b""
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that stops reading (a capped answer) is no error of the fake index's."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeIndex:
     """A scriptable plain-HTTP server on 127.0.0.1 (use as a context manager)."""
 
@@ -295,7 +304,7 @@ class FakeIndex:
 
             do_GET = do_POST = do_PUT = do_HEAD = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

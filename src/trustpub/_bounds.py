@@ -113,13 +113,21 @@ def _too_large(request: httpx.Request, bound: Bound) -> NetworkError:
 
 class _BoundedStream(httpx.SyncByteStream):
     def __init__(
-        self, inner: httpx.SyncByteStream, request: httpx.Request, bound: Bound, seconds: float
+        self,
+        inner: httpx.SyncByteStream,
+        request: httpx.Request,
+        bound: Bound,
+        seconds: float,
+        *,
+        refusal: bool = False,
     ) -> None:
         self.inner = inner
         self.request = request
         self.bound = bound
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
+        self.refusal = refusal
+        """An error answer (4xx/5xx): only an excerpt of it is ever shown, so it is cut, not refused."""
 
     def __iter__(self) -> Iterator[bytes]:
         read = 0
@@ -127,6 +135,9 @@ class _BoundedStream(httpx.SyncByteStream):
             for chunk in self.inner:
                 read += len(chunk)
                 if read > self.bound.max_bytes:
+                    if self.refusal:
+                        yield chunk[: len(chunk) - (read - self.bound.max_bytes)]
+                        return
                     raise _too_large(self.request, self.bound)
                 if time.monotonic() > self.deadline:
                     raise _over_deadline(self.request, self.bound, self.seconds)
@@ -161,7 +172,8 @@ class BoundedTransport(httpx.BaseTransport):
             raise
         stream = response.stream
         if isinstance(stream, httpx.SyncByteStream):
-            bounded = _BoundedStream(stream, request, bound, seconds)
+            refusal = response.status_code >= 400
+            bounded = _BoundedStream(stream, request, bound, seconds, refusal=refusal)
             bounded.deadline = start + seconds
             response.stream = bounded
         return response

@@ -214,3 +214,34 @@ def test_a_short_api_token_is_scrubbed_too(tmp_path: Path) -> None:
         )
         assert not re.search(rf"\b{token}\b", visible), where
         assert basic not in visible, where
+
+
+def test_plain_http_to_loopback_never_goes_through_a_proxy(tmp_path: Path) -> None:
+    """Class 7: with HTTP_PROXY set, the credentials still go straight to the loopback index."""
+    job = tmp_path / "job"
+    make_release(job / "dist")
+    token = canary_api_token()
+    with FakeIndex({}) as proxy, FakeIndex({"/legacy/": reply(200, "OK")}) as index:
+        proxies = {"HTTP_PROXY": proxy.url, "http_proxy": proxy.url, "ALL_PROXY": proxy.url}
+        result = run_cli(
+            ["publish", "--no-keyring", "--trusted-publishing", "never", "-r", index.upload_url],
+            env=clean_env({"TRUSTPUB_TOKEN": token, "NO_PROXY": "", "no_proxy": "", **proxies}),
+            cwd=job,
+        )
+        assert result.returncode == 0, result.stderr
+        assert len(index.seen("/legacy/", "POST")) == 2
+        assert proxy.requests == [], "a request went through the proxy"
+
+
+def test_sandbox_env_refuses_variable_names_that_are_not_names(tmp_path: Path) -> None:
+    """Class 8: `eval "$(trustpub sandbox env ...)"` must not run what a hostile --url sends."""
+    env_answer = {"env": {"GITHUB_ACTIONS": "true", "X=1;touch pwned;Y": "1"}, "job": "j"}
+    with FakeIndex({"POST /_sandbox/jobs": reply(200, env_answer)}) as server:
+        result = run_cli(
+            ["sandbox", "env", "--provider", "github", "--url", server.url],
+            env=clean_env(),
+            cwd=tmp_path,
+        )
+    assert result.returncode == 2, result.stderr
+    assert "invalid variable name" in result.stderr
+    assert result.stdout == ""

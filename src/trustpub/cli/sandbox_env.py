@@ -65,6 +65,10 @@ def build_job(provider: str, options: dict[str, Any], claims: tuple[str, ...]) -
     return job
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""A variable name safe to write unquoted in ``export NAME=...`` and dotenv lines."""
+
+
 def render(env: dict[str, str], fmt: str) -> str:
     """The variables as ``shell`` export lines, ``json`` or ``dotenv`` lines."""
     if fmt == "json":
@@ -132,6 +136,14 @@ def request_env(url: str, job: dict[str, Any], ca_cert: Path | None) -> dict[str
         raise SandboxError(
             "the sandbox answered without a valid env",
             hint="the sandbox and this trustpub are different versions; use one install",
+        )
+    # The output is meant for `eval`: a name from the answer is written unquoted, so only
+    # plain variable names pass (a hostile --url server cannot smuggle a command in one).
+    bad = sorted(name for name in env if not _ENV_NAME.fullmatch(name))
+    if bad:
+        raise SandboxError(
+            f"the sandbox answered with {len(bad)} invalid variable name(s), e.g. {bad[0]!r}",
+            hint="check that --url points at trustpub's own sandbox; nothing was printed",
         )
     return env
 

@@ -72,13 +72,18 @@ def _describe(paths: Sequence[str]) -> str:
     return ", ".join(shown)
 
 
+def _listed(path: Path) -> bool:
+    """A file, or a directory named like a distribution (reported, never silently dropped)."""
+    return path.is_file() or (path.is_dir() and is_distribution_like(path.name))
+
+
 def _expand(text: str, missing: list[str]) -> list[Path]:
     if _GLOB_CHARS & set(text):
         matches = sorted(glob.glob(text))
-        return [Path(match) for match in matches if Path(match).is_file()]
+        return [Path(match) for match in matches if _listed(Path(match))]
     path = Path(text)
     if path.is_dir():
-        return sorted(child for child in path.iterdir() if child.is_file())
+        return sorted(child for child in path.iterdir() if _listed(child))
     if path.exists():
         return [path]
     missing.append(text)
@@ -123,7 +128,9 @@ def collect(paths: Sequence[str] = ()) -> Collected:
                     (path, f"attestation for {target}, which is not among the files to upload")
                 )
             continue
-        if is_distribution_like(name):
+        if is_distribution_like(name) and path.is_dir():
+            result.skipped.append((path, "a directory named like a distribution"))
+        elif is_distribution_like(name):
             result.files.append(path)
         elif name.lower().endswith(".asc"):
             result.skipped.append((path, "PGP signature; PyPI ignores signatures"))
