@@ -327,3 +327,77 @@ def test_sixty_files_with_a_twenty_second_token(
     served = _simple_files(box, project)
     assert len(served) == 60
     assert all(entry["provenance"] for entry in served.values())
+
+
+def _reusable_job(box: Sandbox, project: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """A job of ci.yml that runs the reusable publish.yml; the publisher names publish.yml."""
+    repository = f"octo-org/{project}"
+    box.add_publisher(
+        provider="github",
+        repository=repository,
+        workflow="publish.yml",
+        projects=[project],
+        pending=True,
+    )
+    job: dict[str, Any] = {
+        "repository": repository,
+        "workflow": "ci.yml",
+        "claims": {
+            "job_workflow_ref": f"{repository}/.github/workflows/publish.yml@refs/tags/v1.0.0"
+        },
+    }
+    return sandbox_env(box, "github", **job), job
+
+
+@pytest.mark.parametrize("mode", ["auto", "require"])
+def test_reusable_workflow_is_predicted(sandbox: Sandbox, tmp_path: Path, mode: str) -> None:
+    project = unique_name("reuse-wf")
+    make_wheel(tmp_path / "dist", project, "1.0.0")
+    job_env, _ = _reusable_job(sandbox, project)
+    start = len(sandbox.log())
+
+    result = run_publish(
+        ["-r", sandbox.upload_url, "--attestations", mode, "--json"],
+        env=child_env(sandbox.env(), job_env),
+        cwd=tmp_path,
+    )
+
+    document = json_result(result)
+    if mode == "auto":  # minting works (PyPI matches job_workflow_ref); attestations would not
+        assert result.returncode == 0, result.stderr
+        # one warning (on GitHub also as an annotation)
+        assert result.stderr.count("warning: uploading without attestations") == 1
+        assert "reusable workflow octo-org/" in result.stderr
+        assert [e["status"] for e in _uploads(sandbox, start)] == [200]
+        assert document["files"][0]["attestation"] == "none: reusable workflow"
+    else:
+        assert result.returncode != 0
+        assert "reusable workflow" in document["error"]["message"]
+        assert not [e for e in sandbox.log()[start:] if "mint-token" in e["path"]]
+        assert _uploads(sandbox, start) == []
+    assert "eyJ" not in without_mask_lines(result.stdout) + without_mask_lines(result.stderr)
+
+
+def test_reusable_workflow_attestation_is_refused_by_the_index(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the prediction avoids: PyPI's verdict on such an attestation (400)."""
+    from helpers_attest import sign
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_cert))
+    project = unique_name("reuse-idx")
+    wheel = make_wheel(tmp_path / "dist", project, "1.0.0")
+    _, job = _reusable_job(sandbox, project)
+    token = sandbox.minted_token("github", **job)
+    attestation = sign(sandbox, wheel, **job)
+    response = sandbox.upload(wheel, token, attestations=json.dumps([attestation]))
+    assert response.status_code == 400
+    # PyPI: pypi-attestations' GitHub policy compares the Build Config URI (workflow_ref: ci.yml)
+    # with the publisher's workflow (publish.yml)
+    assert response.reason_phrase.startswith(
+        "Invalid attestations supplied during upload: Could not verify the uploaded artifact "
+        "using the included attestation: Verification failed: Certificate's Build Config URI"
+    )
+    assert response.reason_phrase.endswith(
+        f"does not match expected Trusted Publisher (publish.yml @ octo-org/{project})"
+    )
