@@ -35,6 +35,7 @@ Options:
   -h, --help     Show this message and exit.
 
 Commands:
+  attest   Sign distributions (PEP 740) without uploading them.
   check    Find trusted-publishing mistakes in CI files, offline.
   claims   Inspect the OIDC token; show the publisher to configure.
   init     Write the release pipeline and declare the publisher.
