@@ -44,6 +44,9 @@ MARKER = re.compile(r"^\s*<!--\s*(?P<kind>not-run|run)\s*:\s*(?P<value>.*?)\s*--
 PAGE_TIMEOUT = 300.0
 """Seconds one page's script may take (a busy 2-core machine; a build takes ~20 s)."""
 
+CHECKOUT_TIMEOUT = 900.0
+"""Seconds for a new virtualenv, an install of trustpub and its dependencies, and the demo."""
+
 # Variables that would make the script a CI job, or point trustpub elsewhere.
 _SCRUBBED_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "ACTIONS_", "RUNNER_", "TRUSTPUB_", "GCE_")
 _SCRUBBED = {"CI", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "GOOGLE_SERVICE_ACCOUNT_NAME"}
@@ -176,14 +179,16 @@ def make_project(directory: Path) -> Path:
     return directory
 
 
-def run_script(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_script(
+    script: str, cwd: Path, env: dict[str, str], timeout: float = PAGE_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-c", script],
         cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
-        timeout=PAGE_TIMEOUT,
+        timeout=timeout,
         check=False,
         stdin=subprocess.DEVNULL,
     )
@@ -264,5 +269,5 @@ def test_checkout_examples_run_in_a_fresh_copy(text: str, tmp_path: Path) -> Non
     script = "set -eo pipefail\n" + commands(text) + "\n"
     env = clean_env(tmp_path)
     env["PATH"] = env["PATH"].split(os.pathsep, 1)[1]  # the system's python3, as a user has
-    result = run_script(script, checkout, env)
+    result = run_script(script, checkout, env, timeout=CHECKOUT_TIMEOUT)
     assert result.returncode == 0, _failure(result, script)
