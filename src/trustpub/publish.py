@@ -700,20 +700,22 @@ class Publication:
             attestations=self.attest.send,
             reporter=self.reporter,
             lookup_credential=self._lookup_credential,
+            look_first=True,  # report identical files as "already there, identical"
         )
 
     def _dry_files(
         self, dists: Sequence[Distribution], credential: Callable[[], UploadCredential]
     ) -> tuple[tuple[FileOutcome, ...], TrustpubError | None]:
+        from trustpub.upload.uploader import ALREADY_THERE
+
         uploader = self._uploader(credential)
         existing = uploader.check_existing(dists)
         outcomes = []
         conflicts = []
         for d in dists:
             state = existing.get(d.filename, "absent")
-            if state == "identical":
-                status = "would-skip" if self.request.skip_existing else "would-upload"
-                message = "an identical file is already on the index"
+            if state == "identical":  # not sent again, with or without --skip-existing
+                status, message = "would-skip", ALREADY_THERE
             elif state == "different":
                 status, message = (
                     "conflict",

@@ -81,11 +81,19 @@ def test_identical_reupload_and_skip_existing(
     api = sandbox.api_token
     assert Uploader(target, lambda: credential(api, "token"), client=https).upload(dists).ok
 
-    # PyPI answers 200 to an identical re-upload: indistinguishable from a first upload.
-    again = Uploader(target, lambda: credential(api, "token"), client=https).upload(dists)
-    assert [r.status for r in again.results] == ["uploaded", "uploaded"]
-
+    # PyPI answers 200 to an identical re-upload (Warehouse's duplicate rule: "200 OK with
+    # nothing changed"), indistinguishable from a first upload; so trustpub looks first and
+    # reports what happened without sending the files again (issue 16).
     before = uploads(sandbox)
+    again = Uploader(
+        target, lambda: credential(api, "token"), client=https, look_first=True
+    ).upload(dists)
+    assert again.ok
+    assert [(r.status, r.message) for r in again.results] == [
+        ("skipped", "already there, identical")
+    ] * 2
+    assert uploads(sandbox) == before  # nothing was posted
+
     skipping = Uploader(target, lambda: credential(api, "token"), client=https, skip_existing=True)
     report = skipping.upload(dists)
     assert report.ok

@@ -52,6 +52,9 @@ DIFFERENT = "different"
 
 _ONCE = RetryPolicy(retries=0)
 
+ALREADY_THERE = "already there, identical"
+"""The outcome of a file the index already has, byte for byte (it is not sent again)."""
+
 UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=600.0)
 """Per-request timeouts of an upload: the index may take minutes to answer after a large body."""
 
@@ -264,8 +267,11 @@ class Uploader:
         chunk_size: int = CHUNK_SIZE,
         timeout: httpx.Timeout = UPLOAD_TIMEOUT,
         lookup_credential: UploadCredential | None = None,
+        look_first: bool = False,
     ) -> None:
         self.target = target
+        self.look_first = look_first
+        """Without skip_existing: list the index's files first, to report identical ones."""
         self.lookup_credential = lookup_credential
         """Sent with simple-page lookups on the upload host (the user's own, never a minted one)."""
         self.credential = credential
@@ -534,7 +540,7 @@ class Uploader:
                 dist,
                 SKIPPED,
                 url=identical.url,
-                message="an identical file is already on the index",
+                message=ALREADY_THERE,
             )
         except _Fatal as fatal:
             result = self._result(dist, FAILED, message=fatal.error.message)
@@ -588,7 +594,7 @@ class Uploader:
                     dist,
                     SKIPPED,
                     url=entry.url,
-                    message="an identical file is already on the index",
+                    message=ALREADY_THERE,
                 )
                 self.reporter.file_finished(dist.filename, SKIPPED)
             else:
@@ -608,6 +614,37 @@ class Uploader:
             return []
         return left
 
+    def _skip_identical(self, dists: Sequence[Distribution]) -> list[Distribution]:
+        """Without ``--skip-existing``: leave out files the index already has, byte for byte.
+
+        PyPI answers 200 both to a new file and to an identical re-upload (Warehouse's
+        duplicate rule), so only a look before uploading can report "already there,
+        identical". One read per project, best effort: when it fails, every file is sent
+        as before. A different file of the same name is left to the upload to refuse.
+        """
+        listed: dict[str, IndexFile] = {}
+        try:
+            for name in dict.fromkeys(dist.normalized_name for dist in dists):
+                listed.update(
+                    project_files(
+                        self.client, self.target, name, self.lookup_credential, policy=_ONCE
+                    )
+                )
+        except TrustpubError as error:
+            self.reporter.debug(f"could not list the index's files: {error.message}")
+            return list(dists)
+        left: list[Distribution] = []
+        for dist in dists:
+            entry = listed.get(dist.filename)
+            if entry is not None and entry.sha256 == dist.sha256.lower():
+                self._results[dist.filename] = self._result(
+                    dist, SKIPPED, url=entry.url, message=ALREADY_THERE
+                )
+                self.reporter.file_finished(dist.filename, SKIPPED)
+            else:
+                left.append(dist)
+        return left
+
     def upload(self, dists: Sequence[Distribution]) -> UploadReport:
         """Upload ``dists`` (wheels first); the first file alone, then ``jobs`` at a time.
 
@@ -621,7 +658,12 @@ class Uploader:
         self._error = None
         self._inflight = set()
         try:
-            todo = self._skip_existing(ordered) if self.skip_existing else list(ordered)
+            if self.skip_existing:
+                todo = self._skip_existing(ordered)
+            elif self.look_first:
+                todo = self._skip_identical(ordered)
+            else:
+                todo = list(ordered)
             if todo:
                 self._run(todo[0])
             rest = todo[1:]
@@ -672,6 +714,7 @@ class _Identical(Exception):
 
 __all__ = [
     "ABSENT",
+    "ALREADY_THERE",
     "DIFFERENT",
     "FAILED",
     "IDENTICAL",
