@@ -53,6 +53,7 @@ LATENCY_MS = 100
 JOBS = 4  # trustpub's default --jobs
 PUBLISHER_REPO = "bench-org/bench-pkg"
 TP_PROJECT = "bench-tp"
+ATT_PROJECT = "bench-att"
 CHECK_BASELINE = "ff6bb04^"
 """The last commit before PyPI's stricter upload rules (upload/rules.py) came in."""
 CHECK_REPEAT = 5
@@ -643,6 +644,63 @@ def case_check(
     }
 
 
+def case_attest(
+    cfg: Config, runner: Runner, work: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The release by trusted publishing over TLS, signed (PEP 740) and unsigned."""
+    variants = {"trustpub": "require", "trustpub --attestations off": "off"}
+    publisher = (
+        f"provider=github,repository={PUBLISHER_REPO},workflow=release.yml,projects={ATT_PROJECT}"
+    )
+    group = {name: Series(name, name) for name in variants}
+    files = 0
+    with sandbox(work, "attest", "--publisher", publisher) as box:
+
+        def command(mode: str, number: int) -> tuple[list[str], dict[str, str]]:
+            release = dists.build_release(
+                work / "attest" / str(number),
+                ATT_PROJECT,
+                f"1.{number}.0",
+                wheel_size=cfg.wheel_size,
+            )
+            return (
+                [
+                    str(BIN / "trustpub"),
+                    "publish",
+                    "-r",
+                    box.upload_url,
+                    "--trusted-publishing",
+                    "always",
+                    "--attestations",
+                    mode,
+                    "--no-keyring",
+                    *map(str, release),
+                ],
+                child_env({**job_env(box), **tls_env(box)}),
+            )
+
+        plan = [(-1, name) for name in variants] + list(
+            alternate(cfg.release_runs, tuple(variants))
+        )
+        for number, (run, name) in enumerate(plan):
+            argv, env = command(variants[name], number)
+            files = sum(1 for arg in argv if arg.endswith((".whl", ".tar.gz")))
+            sample, why = runner.measure(argv, env)
+            if run < 0:
+                if sample is None:
+                    log(f"attest warm-up {name} failed: {why}")
+                continue
+            record(group[name], sample, why)
+            log(
+                f"attest run {run} {name}: {fmt_s(sample.wall) + ', CPU ' + fmt_s(sample.cpu) if sample else 'FAILED'}"
+            )
+        if runner.profile_dir is not None:
+            argv, env = command("require", len(plan))
+            runner.profile("attest", argv, env)
+    rows = table_rows(f"trusted publishing, {files} files, TLS: attested vs unsigned", group)
+    return {"rows": rows, "targets": [], "files": files}
+
+
 def case_large(
     cfg: Config, runner: Runner, work: Path, log: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -928,7 +986,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- main
 
-CASES = ("startup", "check", "release", "large", "trusted")
+CASES = ("startup", "check", "release", "large", "trusted", "attest")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -961,6 +1019,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(cases) - set(CASES)
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
+    # Absolute: the profiler runs in the work directory, so a relative path would land there.
+    args.output = args.output.resolve()
     cfg = Config.make(args.quick, args.runs)
     started = time.monotonic()
     ensure_venv(not args.no_install)
@@ -986,6 +1046,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result["cases"][name] = case_check(cfg, runner, work, log, args.check_baseline)
             elif name == "release":
                 result["cases"][name] = case_release(cfg, runner, work, log)
+            elif name == "attest":
+                result["cases"][name] = case_attest(cfg, runner, work, log)
             elif name == "large":
                 result["cases"][name] = case_large(cfg, runner, work, log)
             else:
