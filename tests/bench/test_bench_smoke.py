@@ -148,3 +148,17 @@ def test_validate_cpu_probe_reports_this_checkouts_validation(tmp_path: Path) ->
     assert data["files"] == 3
     assert Path(data["trustpub"]) == Path(run.REPO / "src" / "trustpub")
     assert set(data) == {"trustpub", "files", "import", "first", "total", "warm"}
+
+
+def test_export_checkout_gives_an_older_src_or_none(tmp_path: Path) -> None:
+    src = run.export_checkout("HEAD", tmp_path / "head")
+    if src is None:  # not a git checkout (e.g. an sdist): the check case then runs without baseline
+        pytest.skip("git cannot export HEAD here")
+    assert (src / "trustpub" / "upload" / "validate.py").is_file()
+    assert run.export_checkout("no-such-ref-anywhere", tmp_path / "none") is None
+
+
+def test_every_case_is_listed_and_dispatched() -> None:
+    assert run.CASES == ("startup", "check", "release", "large", "trusted", "attest")
+    for name in run.CASES:
+        assert callable(getattr(run, f"case_{name}"))
