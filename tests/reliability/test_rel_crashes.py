@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,7 +109,8 @@ def test_an_absurd_time_claim_is_judged_not_crashed_on(
     tmp_path: Path, claim: str, exit_code: int
 ) -> None:
     """PyJWT (Warehouse) accepts an ``exp`` in the far future and refuses such an ``nbf``."""
-    oidc = canary_jwt(**{claim: 10**400})
+    claims: dict[str, Any] = {claim: 10**400}
+    oidc = canary_jwt(**claims)
     code, text, index = _publish(tmp_path, _routes(canary_api_token()), oidc)
     assert code == exit_code, text[-2000:]
     if exit_code == 4:
