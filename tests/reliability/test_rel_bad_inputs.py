@@ -461,10 +461,12 @@ CASES: dict[str, Case] = {
     "repository-not-http": Case(
         2, "invalid repository URL", "http(s)", repository="ftp://upload.example.org/legacy/"
     ),
-    "repository-with-credentials": Case(
+    # Credentials in the URL are accepted (as twine takes them), but not against the options.
+    "repository-credentials-disagree": Case(
         2,
-        "must not contain a user name or password",
-        "--token",
+        "the username in the repository URL differs from --username",
+        "",
+        args=("--username", "someone-else"),
         repository="https://user:secret@upload.example.org/legacy/",
     ),
     "repository-plain-http-remote": Case(
