@@ -205,7 +205,7 @@ def test_github_outputs_summary_and_no_token_leak(sandbox: Sandbox, tmp_path: Pa
         credential["fingerprint"]
         for entry in sandbox.log()
         for credential in entry.get("credentials", [])
-        if credential["kind"] in ("oidc", "api-token")
+        if credential["kind"] in ("oidc", "sigstore-oidc", "api-token")
     }
     assert {fingerprint(value) for value in masked} <= seen
 

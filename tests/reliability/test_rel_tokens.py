@@ -42,6 +42,8 @@ SandboxFactory = Callable[..., Sandbox]
 
 CREDENTIAL_HOMES = {
     "oidc": {"/_/oidc/mint-token"},
+    # The sigstore-audience token signs attestations: the sandbox's Fulcio, nowhere else.
+    "sigstore-oidc": {"/api/v2/signingCert"},
     "api-token": {"/legacy/", "/_/oidc/burn-token"},
     "github-request-token": {"/_sandbox/github/token"},
 }

@@ -67,7 +67,12 @@ def github_token(idp: IdentityProviders, audience: str = AUD, **description: Any
 def env_token(idp: IdentityProviders, provider: str, **description: Any) -> tuple[str, str]:
     """(env var name, token) of a GitLab/ActiveState job."""
     _, env = idp.create_job({"provider": provider, **description})
-    names = [name for name, value in env.items() if value.startswith("eyJ")]
+    # GitLab jobs also get SIGSTORE_ID_TOKEN (for attestations): only for that audience.
+    sigstore = env.get("SIGSTORE_ID_TOKEN")
+    if sigstore is not None:
+        assert provider == "gitlab"
+        assert unverified(sigstore)["aud"] == "sigstore"
+    names = [n for n, value in env.items() if value.startswith("eyJ") and n != "SIGSTORE_ID_TOKEN"]
     assert len(names) == 1, names
     return names[0], env[names[0]]
 

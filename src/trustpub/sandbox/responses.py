@@ -18,6 +18,9 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.types import Scope
 
 from trustpub._secret import is_jwt_shaped
+from trustpub.errors import IdentityError
+from trustpub.oidc.claims import decode_unverified
+from trustpub.sandbox.sigstore.service import SIGSTORE_AUDIENCE
 from trustpub.sandbox.state import fingerprint
 
 REASON_HEADER = "x-sandbox-reason"
@@ -68,14 +71,25 @@ def error_response(request: Request, status: int, message: str) -> Response:
 
 
 def credential_kind(value: str, path: str) -> str:
-    """What a credential looks like: ``api-token``, ``oidc`` or ``github-request-token``."""
+    """What a credential looks like: ``api-token``, ``oidc``, ``sigstore-oidc`` or ``github-request-token``.
+
+    An OIDC token for the ``sigstore`` audience (what a client signs attestations with) is
+    told apart from one for the index, so the log shows which of the two reached where.
+    """
     if value.startswith("pypi-"):
         return "api-token"
     if is_jwt_shaped(value):
-        return "oidc"
+        return "sigstore-oidc" if _audience(value) == SIGSTORE_AUDIENCE else "oidc"
     if path.startswith("/_sandbox/github/"):
         return "github-request-token"
     return "other"
+
+
+def _audience(token: str) -> object:
+    try:
+        return decode_unverified(token).claims.get("aud")
+    except IdentityError:
+        return None
 
 
 def note_credential(scope: Scope, kind: str, value: str) -> None:
