@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from trustpub._secret import forget_all
 from trustpub.cli import cli
-from trustpub.cli.claims import build_report, render_plain
+from trustpub.cli.claims import render_plain, report_document
+from trustpub.inspection import inspect_token
 from trustpub.oidc.claims import decode_unverified
 from trustpub.repository import resolve_repository
 
@@ -326,19 +327,20 @@ def test_report_renderer_never_holds_the_token() -> None:
     forget_all()
     token = make_token()
     decoded = decode_unverified(token)
-    report = build_report(
-        token=decoded,
+    report = inspect_token(
+        decoded,
         source="--token-file",
-        detection_provider=None,
-        target=resolve_repository("pypi"),
+        detected_provider=None,
+        repository=resolve_repository("pypi").display,
         audience="pypi",
         declared=None,
         project="pkg",
-        env={},
+        findings=[],
         now=time.time(),
-        problems=[],
+        all_claims=True,
     )
-    assert_never_shown(token, json.dumps(report))
+    assert_never_shown(token, json.dumps(report_document(report)))
+    assert_never_shown(token, repr(report))
     assert_never_shown(token, "\n".join(render_plain(report)))
 
 
@@ -375,17 +377,16 @@ def test_rich_rendering_escapes_values(monkeypatch: pytest.MonkeyPatch) -> None:
     from trustpub.oidc.publishers import parse_expect
 
     token = make_token(aud=["[bold]x", "y"])
-    report = build_report(
-        token=decode_unverified(token),
+    report = inspect_token(
+        decode_unverified(token),
         source="--token-file",
-        detection_provider=None,
-        target=resolve_repository("pypi"),
+        detected_provider=None,
+        repository=resolve_repository("pypi").display,
         audience="pypi",
         declared=parse_expect(["repository=octo/pkg", "workflow=x.yml"], provider="github"),
         project="pkg",
-        env={},
+        findings=[],
         now=time.time(),
-        problems=[],
     )
     buffer = io.StringIO()
     monkeypatch.setattr("sys.stdout", buffer)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from trustpub.errors import ExchangeError
 from trustpub.oidc.claims import DecodedToken
 from trustpub.oidc.diagnostics import (
@@ -16,7 +14,6 @@ from trustpub.oidc.diagnostics import (
     claims_table,
     explain_audience_failure,
     explain_mint_error,
-    explain_upload_refusal,
     publisher_form,
     publisher_links,
     publisher_to_configure,
@@ -393,82 +390,6 @@ def test_audience_failures() -> None:
     )
 
 
-NON_USER = (
-    "Non-user identities cannot create new projects. This was probably caused by successfully "
-    "using a pending publisher but specifying the project name incorrectly (either in the "
-    "publisher or in your project's metadata). Please ensure that both match. See: "
-    "https://docs.pypi.org/trusted-publishers/troubleshooting/"
-)
-
-
-def test_upload_refusal_non_user_identities() -> None:
-    assert render(explain_upload_refusal(400, NON_USER, trusted=True, project="pkg")) == (
-        "the index refused the upload of pkg: Non-user identities cannot create new projects\n"
-        f"index said: HTTP 400 {NON_USER}\n"
-        "Likely cause: the upload's project name differs from the project the pending publisher "
-        "created (or no project exists for it)\n"
-        "a token minted by trusted publishing cannot create projects; only a pending publisher "
-        "can, and only for its own project name\n"
-        "hint: make the distribution's name equal the pending publisher's project name; if a "
-        "wrong project was created, delete it and register a new pending publisher with the "
-        "right name\n"
-        "anchor: non-user-identities"
-    )
-
-
-@pytest.mark.parametrize(
-    ("message", "anchor", "first_line"),
-    [
-        (
-            "File already exists ('pkg-1.0.tar.gz', with blake2_256 hash 'ab'). See https://pypi.org/help/#file-name-reuse for more information.",
-            "file-already-exists",
-            "the index refused the upload of pkg: File already exists ('pkg-1.0.tar.gz', with blake2_256 hash 'ab')",
-        ),
-        (
-            "Invalid API Token: OIDC scoped token is not valid for project 'pkg'",
-            "token-not-valid-for-project",
-            "the index refused the upload of pkg: Invalid API Token: OIDC scoped token is not valid for project 'pkg'",
-        ),
-        (
-            "Invalid API Token: token is expired",
-            "token-expired",
-            "the index refused the upload of pkg: Invalid API Token: token is expired",
-        ),
-        (
-            "Uploading new files to releases older than 14 days is not allowed.",
-            "release-older-than-14-days",
-            "the index refused the upload of pkg: Uploading new files to releases older than 14 days is not allowed.",
-        ),
-        (
-            "Only one sdist may be uploaded per release.",
-            "one-sdist-per-release",
-            "the index refused the upload of pkg: Only one sdist may be uploaded per release.",
-        ),
-        (
-            "File too large. Limit for project 'pkg' is 100 MB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.",
-            "file-too-large",
-            "the index refused the upload of pkg: File too large",
-        ),
-        (
-            "This filename was previously used by a file that has since been deleted. Use a different version.",
-            "file-name-reuse",
-            "the index refused the upload of pkg: This filename was previously used by a file that has since been deleted",
-        ),
-    ],
-)
-def test_upload_refusals(message: str, anchor: str, first_line: str) -> None:
-    explanation = explain_upload_refusal(400, message, trusted=True, project="pkg")
-    assert explanation is not None
-    assert explanation.anchor == anchor
-    assert explanation.message == first_line
-    assert explanation.hint
-    assert explanation.details[0] == f"index said: HTTP 400 {message}"
-
-
-def test_unrecognised_upload_refusal() -> None:
-    assert explain_upload_refusal(400, "Something else", trusted=True, project="pkg") is None
-
-
 def test_forms_per_provider() -> None:
     gitlab = DecodedToken(
         {},
@@ -544,7 +465,5 @@ def test_index_text_echoing_a_token_is_redacted() -> None:
     assert jwt not in text
     assert minted not in text
     assert "weird index echoed *** and ***" in text
-    upload = explain_upload_refusal(400, f"File already exists {jwt}", trusted=True, project="p")
-    assert jwt not in render(upload)
     audience = explain_audience_failure(403, f'{{"message": "{jwt}"}}', "x")
     assert jwt not in render(audience)

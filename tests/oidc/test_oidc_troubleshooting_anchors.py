@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from trustpub.oidc import diagnostics
+from trustpub.upload.refusals import REFUSALS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "troubleshooting.md"
@@ -44,7 +44,7 @@ def test_oidc_anchors_are_documented() -> None:
         preflight_ids |= set(
             re.findall(r'Finding\(\s*"([a-z0-9-]+)"', path.read_text(encoding="utf-8"))
         )
-    upload_anchors = {rule[1] for rule in diagnostics._UPLOAD_RULES}
+    upload_anchors = {cause.anchor for cause in REFUSALS}
     audience = {"not-enabled", "no-trusted-publishing", "unexpected-audience-response"}
     wanted = MINT_CODES | preflight_ids | upload_anchors | audience
     assert preflight_ids, "the preflight scan found nothing"

@@ -268,6 +268,17 @@ def guarded(
             raise SystemExit(int(ExitCode.FAILURE)) from None
 
 
+def oidc_token_env_option(func: F) -> F:
+    """``--oidc-token-env NAME``: where ``publish`` and ``claims`` read an OIDC token in any CI."""
+    return click.option(
+        "--oidc-token-env",
+        metavar="NAME",
+        envvar="TRUSTPUB_OIDC_TOKEN_ENV",
+        show_envvar=True,
+        help="Read the OIDC token from this environment variable (any CI).",
+    )(func)
+
+
 def verbosity_options(func: F) -> F:
     """``-v/--verbose`` (repeatable) and ``-q/--quiet`` with env vars."""
     func = click.option(

@@ -12,12 +12,12 @@ bad command line or configuration, 4 for a malformed token.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -26,34 +26,34 @@ from trustpub.cli import _ci
 from trustpub.cli._common import (
     ScrubbingStream,
     guarded,
+    oidc_token_env_option,
     one_line,
     raw_stdout,
     setup_logging,
     verbosity_options,
 )
-from trustpub.errors import ExitCode, IdentityError, TrustpubError
+from trustpub.errors import ExitCode, IdentityError
 from trustpub.index_config import resolve_target
-from trustpub.oidc.claims import DecodedToken, decode_unverified
+from trustpub.inspection import (
+    UNVERIFIED_NOTE,
+    ClaimsReport,
+    TokenView,
+    declared_publisher,
+    inspect_token,
+    obtain,
+)
+from trustpub.oidc.claims import decode_unverified
 from trustpub.oidc.diagnostics import (
     DEBUG_LABEL,
     MISSING,
     PENDING_NOTE,
-    publisher_form,
-    publisher_links,
+    FormField,
     resolve_provider,
 )
-from trustpub.oidc.publishers import Provider, Publisher, load_declared_publisher, parse_expect
-from trustpub.oidc.rules import MATCHED_CLAIMS, Comparison, compare
+from trustpub.oidc.publishers import Provider, Publisher
+from trustpub.oidc.rules import Comparison
 from trustpub.providers import Finding, preflight
-from trustpub.repository import RESERVED_AUDIENCES, IndexTarget
 from trustpub.setup.detect import project_name
-
-if TYPE_CHECKING:
-    import httpx
-
-    from trustpub.providers import Detection
-
-UNVERIFIED_NOTE = "decoded WITHOUT verifying the signature: for inspection only"
 
 FORM_HELP = {
     Provider.GITHUB: "PyPI form: Owner, Repository name, Workflow name, Environment name",
@@ -102,47 +102,18 @@ def _read_token_file(path: str) -> Secret:
     return Secret(text.strip())
 
 
-def _fetch_audience(target: IndexTarget, detection: Detection, client: httpx.Client) -> str:
-    """The index's audience exactly as ``publish`` gets it (GET /_/oidc/audience, guarded)."""
-    from trustpub.exchange import TrustedPublisher
-
-    return TrustedPublisher(target, detection, client=client).audience()
+# -- rendering ------------------------------------------------------------------------------
 
 
-def _placeholder_detection() -> Detection:
-    from trustpub.providers import Detection
-
-    def no_fetch(
-        audience: str, client: httpx.Client | None
-    ) -> Secret:  # pragma: no cover - never called
-        raise IdentityError("no token source", hint="pass --token-file")
-
-    return Detection(provider="env", description="--token-file", fetcher=no_fetch)
-
-
-def _declared(
-    pyproject: Path, expect: tuple[str, ...], provider: Provider | None
-) -> Publisher | None:
-    declared = load_declared_publisher(pyproject)
-    if expect:
-        declared = parse_expect(list(expect), base=declared, provider=provider)
-    return declared
-
-
-def _validity(token: DecodedToken, now: float) -> dict[str, Any]:
-    exp = token.expires_at
+def _declared_document(report: ClaimsReport) -> dict[str, Any] | None:
+    if report.declared is None:
+        return None
+    publisher = report.declared.to_mapping()
+    comparison = report.comparison
+    if comparison is None:
+        return {"publisher": publisher, "ok": None, "checks": []}
     return {
-        "issued_at": token.issued_at,
-        "not_before": token.not_before,
-        "expires_at": exp,
-        "expires_in": None if exp is None else int(exp - now),
-        "expired": None if exp is None else exp <= now,
-    }
-
-
-def _comparison_document(publisher: Publisher, comparison: Comparison) -> dict[str, Any]:
-    return {
-        "publisher": publisher.to_mapping(),
+        "publisher": publisher,
         "ok": comparison.ok,
         "field": comparison.field,
         "reason": comparison.reason,
@@ -160,89 +131,51 @@ def _comparison_document(publisher: Publisher, comparison: Comparison) -> dict[s
     }
 
 
-def build_report(
-    *,
-    token: DecodedToken | None,
-    source: str | None,
-    detection_provider: str | None,
-    target: IndexTarget,
-    audience: str | None,
-    declared: Publisher | None,
-    project: str | None,
-    env: Mapping[str, str],
-    now: float,
-    problems: list[Finding],
-    all_claims: bool = False,
-) -> dict[str, Any]:
-    """Everything ``trustpub claims`` shows, as one JSON-ready document (never the token)."""
-    kind = resolve_provider(detection_provider, token)
-    findings: list[Finding] = []
-    seen: set[str] = set()
-    for finding in [
-        *problems,
-        *preflight(detection_provider, token, env, audience=audience, now=now),
-    ]:
-        if finding.id not in seen:  # a detection error and its preflight twin say the same
-            seen.add(finding.id)
-            findings.append(finding)
-    report: dict[str, Any] = {
+def _form_document(view: TokenView | None) -> list[dict[str, Any]] | None:
+    if view is None or view.form is None:
+        return None
+    return [
+        {"field": f.key, "label": f.label, "value": f.value, "optional": f.optional}
+        for f in view.form
+    ]
+
+
+def report_document(report: ClaimsReport) -> dict[str, Any]:
+    """The report as the ``--json`` document (never the token)."""
+    view = report.token
+    document: dict[str, Any] = {
         "verified": False,
         "note": UNVERIFIED_NOTE,
-        "source": source,
-        "repository": target.display,
-        "expected_audience": audience,
-        "provider": kind.value if kind else None,
-        "issuer": None,
-        "audience": None,
-        "validity": None,
-        "claims": None,
-        "missing_claims": [],
+        "source": report.source,
+        "repository": report.repository,
+        "expected_audience": report.expected_audience,
+        "provider": report.provider.value if report.provider else None,
+        "issuer": view.issuer if view else None,
+        "audience": view.audience if view else None,
+        "validity": dataclasses.asdict(view.validity) if view else None,
+        "claims": dict(view.claims) if view and view.claims is not None else None,
+        "missing_claims": list(view.missing_claims) if view else [],
         "claims_label": DEBUG_LABEL,
-        "publisher_to_configure": None,
-        "links": {},
-        "declared": None,
+        "publisher_to_configure": _form_document(view),
+        "links": dict(view.links) if view else {},
+        "declared": _declared_document(report),
+        "findings": [
+            {"id": f.id, "severity": f.severity, "message": f.message, "fix": f.fix}
+            for f in report.findings
+        ],
+        "ok": report.ok,
     }
-    comparison: Comparison | None = None
-    if token is not None:
-        report["issuer"] = token.issuer
-        report["audience"] = token.audience
-        report["validity"] = _validity(token, now)
-        if all_claims:
-            report["all_claims"] = dict(sorted(token.claims.items()))
-        if kind is not None:
-            names = MATCHED_CLAIMS[kind]
-            report["claims"] = {name: token.claims.get(name) for name in names}
-            report["missing_claims"] = [n for n in names if token.claims.get(n) is None]
-            form = publisher_form(token, kind)
-            report["publisher_to_configure"] = [
-                {"field": f.key, "label": f.label, "value": f.value, "optional": f.optional}
-                for f in form.fields
-            ]
-            report["links"] = publisher_links(form, project)
-        if declared is not None:
-            comparison = compare(declared, token.claims)
-            report["declared"] = _comparison_document(declared, comparison)
-    elif declared is not None:
-        report["declared"] = {"publisher": declared.to_mapping(), "ok": None, "checks": []}
-    report["findings"] = [
-        {"id": f.id, "severity": f.severity, "message": f.message, "fix": f.fix} for f in findings
-    ]
-    blocked = any(f.blocks for f in findings) or token is None
-    if comparison is not None and not comparison.ok:
-        blocked = True
-    report["ok"] = not blocked
-    return report
+    if view is not None and view.all_claims is not None:
+        document["all_claims"] = dict(view.all_claims)
+    return document
 
 
-# -- rendering ------------------------------------------------------------------------------
-
-
-def _when(report: dict[str, Any]) -> str:
-    validity = report["validity"]
-    if not validity or validity["expires_in"] is None:
+def _when(view: TokenView) -> str:
+    validity = view.validity
+    if validity.expires_in is None:
         return "no expiry (exp missing)"
-    seconds = validity["expires_in"]
-    return f"EXPIRED {-seconds} s ago" if validity["expired"] else f"expires in {seconds} s"
+    seconds = validity.expires_in
+    return f"EXPIRED {-seconds} s ago" if validity.expired else f"expires in {seconds} s"
 
 
 def _text(value: object) -> str:
@@ -255,169 +188,202 @@ def _text(value: object) -> str:
     return json.dumps(value)
 
 
-def _field_value(row: dict[str, Any]) -> str:
-    if row["value"]:
-        return str(row["value"])
-    return "(leave empty)" if row["optional"] else MISSING
+def _field_value(field: FormField) -> str:
+    if field.value:
+        return str(field.value)
+    return "(leave empty)" if field.optional else MISSING
 
 
-def _token_line(report: dict[str, Any]) -> str:
+def _label(field: FormField) -> str:
+    return field.label + (" (optional)" if field.optional else "")
+
+
+def _plain_token(report: ClaimsReport, view: TokenView) -> list[str]:
+    expected = report.expected_audience
+    lines = [
+        f"  issuer: {_text(view.issuer)}",
+        f"  audience: {_text(view.audience)}"
+        + (f" (index {report.repository} expects {expected})" if expected else ""),
+        f"  validity: {_when(view)}",
+    ]
+    if view.claims is not None:
+        lines += ["", f"Claims PyPI checks ({DEBUG_LABEL}):"]
+        lines += [f"  {name}: {_text(value)}" for name, value in view.claims.items()]
+    if view.all_claims:
+        lines += ["", f"All claims ({DEBUG_LABEL}):"]
+        lines += [f"  {name}: {_text(value)}" for name, value in view.all_claims.items()]
+    if view.form and report.provider is not None:
+        lines += ["", f"Publisher to configure ({FORM_HELP[report.provider]}):"]
+        lines += [f"  {_label(field)}: {_field_value(field)}" for field in view.form]
+        lines += [f"  {name}: {url}" for name, url in view.links.items()]
+        if view.links:
+            lines.append(f"  ({PENDING_NOTE})")
+    return lines
+
+
+def _plain_declared(declared: Publisher, comparison: Comparison | None) -> list[str]:
+    verdict = "not compared (no token)"
+    if comparison is not None:
+        verdict = "MATCHES" if comparison.ok else "DOES NOT MATCH"
+    reason = comparison.reason if comparison is not None else None
+    lines = [
+        "",
+        f"Declared publisher {declared.describe()}: {verdict}" + (f" ({reason})" if reason else ""),
+    ]
+    for check in comparison.checks if comparison is not None else ():
+        mark = "ok" if check.ok else "MISMATCH"
+        expected = "-" if check.expected is None else check.expected
+        lines.append(
+            f"  [{mark}] {check.field}: expected {expected}, token has "
+            f"{_text(check.actual)} ({check.rule})"
+        )
+        if not check.ok and check.fix:
+            lines.append(f"      fix: {check.fix}")
+    return lines
+
+
+def _token_line(report: ClaimsReport) -> str:
     """What was decoded, from where; or that no token was obtained (nothing was decoded)."""
-    where = f" ({report['source']})" if report["source"] else ""
-    if report["validity"] is None:
+    where = f" ({report.source})" if report.source else ""
+    if report.token is None:
         return f"OIDC token{where}: none obtained (see Preflight below)"
-    return f"OIDC token{where}: {report['note']}"
+    return f"OIDC token{where}: {UNVERIFIED_NOTE}"
 
 
-def render_plain(report: dict[str, Any]) -> list[str]:
+def render_plain(report: ClaimsReport) -> list[str]:
     """The report as plain text lines (CI logs, pipes)."""
     lines = [_token_line(report)]
-    if report["validity"] is not None or report["provider"]:
-        lines.append(f"  provider: {report['provider'] or 'unknown'}")
-    if report["validity"] is not None:
-        lines.append(f"  issuer: {_text(report['issuer'])}")
-        aud = _text(report["audience"])
-        expected = report["expected_audience"]
-        lines.append(
-            f"  audience: {aud}"
-            + (f" (index {report['repository']} expects {expected})" if expected else "")
-        )
-        lines.append(f"  validity: {_when(report)}")
-    if report["claims"] is not None:
-        lines.append("")
-        lines.append(f"Claims PyPI checks ({report['claims_label']}):")
-        lines.extend(f"  {name}: {_text(value)}" for name, value in report["claims"].items())
-    if report.get("all_claims"):
-        lines.append("")
-        lines.append(f"All claims ({report['claims_label']}):")
-        lines.extend(f"  {name}: {_text(value)}" for name, value in report["all_claims"].items())
-    if report["publisher_to_configure"]:
-        lines.append("")
-        lines.append(f"Publisher to configure ({FORM_HELP[Provider(report['provider'])]}):")
-        for row in report["publisher_to_configure"]:
-            label = row["label"] + (" (optional)" if row["optional"] else "")
-            lines.append(f"  {label}: {_field_value(row)}")
-        for name, url in report["links"].items():
-            lines.append(f"  {name}: {url}")
-        if report["links"]:
-            lines.append(f"  ({PENDING_NOTE})")
-    declared = report["declared"]
-    if declared is not None:
-        lines.append("")
-        publisher = Publisher.from_mapping(declared["publisher"], where="report")
-        verdict = {True: "MATCHES", False: "DOES NOT MATCH", None: "not compared (no token)"}
-        lines.append(
-            f"Declared publisher {publisher.describe()}: {verdict[declared['ok']]}"
-            + (f" ({declared['reason']})" if declared.get("reason") else "")
-        )
-        for check in declared["checks"]:
-            mark = "ok" if check["ok"] else "MISMATCH"
-            expected = "-" if check["expected"] is None else check["expected"]
-            lines.append(
-                f"  [{mark}] {check['field']}: expected {expected}, token has "
-                f"{_text(check['actual'])} ({check['rule']})"
-            )
-            if not check["ok"] and check["fix"]:
-                lines.append(f"      fix: {check['fix']}")
+    if report.token is not None or report.provider:
+        lines.append(f"  provider: {report.provider.value if report.provider else 'unknown'}")
+    if report.token is not None:
+        lines += _plain_token(report, report.token)
+    if report.declared is not None:
+        lines += _plain_declared(report.declared, report.comparison)
     lines.append("")
-    if report["findings"]:
+    if report.findings:
         lines.append("Preflight:")
-        for finding in report["findings"]:
-            lines.append(f"  {finding['severity'].upper()} [{finding['id']}] {finding['message']}")
-            lines.extend(f"      {part}" for part in ("fix: " + finding["fix"]).splitlines())
+        for finding in report.findings:
+            lines.append(f"  {finding.severity.upper()} [{finding.id}] {finding.message}")
+            lines.extend(f"      {part}" for part in ("fix: " + finding.fix).splitlines())
     else:
         lines.append("Preflight: no findings")
     lines.append(
-        "Result: nothing blocks publishing" if report["ok"] else "Result: publishing would fail"
+        "Result: nothing blocks publishing" if report.ok else "Result: publishing would fail"
     )
     return lines
 
 
-def render_rich(report: dict[str, Any]) -> None:
+def _e(value: object) -> str:
+    from rich.markup import escape
+
+    return escape(_text(value))
+
+
+def _rich_token(console: Any, view: TokenView) -> None:
+    from rich.table import Table
+
+    if view.claims is not None:
+        table = Table(title=f"Claims PyPI checks ({_e(DEBUG_LABEL)})")
+        table.add_column("claim")
+        table.add_column("value", overflow="fold")
+        for name, value in view.claims.items():
+            table.add_row(_e(name), _e(value) if value is not None else f"[red]{MISSING}[/]")
+        console.print(table)
+    if view.form:
+        table = Table(title="Publisher to configure on PyPI")
+        table.add_column("form field")
+        table.add_column("value", overflow="fold")
+        for field in view.form:
+            table.add_row(_e(_label(field)), _e(_field_value(field)))
+        console.print(table)
+        for name, url in view.links.items():
+            console.print(f"{name}: {url}", soft_wrap=True, markup=False, highlight=False)
+        if view.links:
+            console.print(f"({PENDING_NOTE})", soft_wrap=True, markup=False, highlight=False)
+
+
+def _rich_declared(console: Any, declared: Publisher, comparison: Comparison) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Declared publisher: {_e(declared.describe())}")
+    table.add_column("field")
+    table.add_column("expected", overflow="fold")
+    table.add_column("actual", overflow="fold")
+    table.add_column("verdict")
+    table.add_column("rule", style="dim", overflow="fold")
+    for check in comparison.checks:
+        table.add_row(
+            _e(check.field),
+            "-" if check.expected is None else _e(check.expected),
+            _e(check.actual),
+            "[green]ok[/]" if check.ok else "[red]MISMATCH[/]",
+            _e(check.rule),
+        )
+    console.print(table)
+    for check in comparison.checks:
+        if not check.ok and check.fix:
+            console.print(f"[red]fix[/] {_e(check.field)}: {_e(check.fix)}")
+    if comparison.reason:
+        console.print(f"PyPI would answer: {_e(comparison.reason)}")
+
+
+def _rich_findings(console: Any, findings: tuple[Finding, ...]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Preflight")
+    for column in ("severity", "finding", "fix"):
+        table.add_column(column, overflow="fold")
+    colours = {"blocker": "red", "warning": "yellow", "info": "cyan"}
+    for finding in findings:
+        colour = colours[finding.severity]
+        table.add_row(f"[{colour}]{finding.severity}[/]", _e(finding.message), _e(finding.fix))
+    console.print(table)
+
+
+def render_rich(report: ClaimsReport) -> None:
     """The report with rich tables (interactive terminals); every value is escaped."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    def e(value: object) -> str:
-        return escape(_text(value))
-
     console = Console(file=sys.stdout)
     console.print(escape(_token_line(report)), highlight=False)
     summary = Table(show_header=False, box=None)
-    if report["validity"] is not None or report["provider"]:
-        summary.add_row("provider", e(report["provider"] or "unknown"))
-    if report["validity"] is not None:
-        summary.add_row("issuer", e(report["issuer"]))
-        summary.add_row("audience", e(report["audience"]))
-        summary.add_row("expected audience", e(report["expected_audience"]))
-        summary.add_row("validity", e(_when(report)))
+    if report.token is not None or report.provider:
+        summary.add_row("provider", _e(report.provider.value if report.provider else "unknown"))
+    view = report.token
+    if view is not None:
+        summary.add_row("issuer", _e(view.issuer))
+        summary.add_row("audience", _e(view.audience))
+        summary.add_row("expected audience", _e(report.expected_audience))
+        summary.add_row("validity", _e(_when(view)))
     console.print(summary)
-    if report["claims"] is not None:
-        table = Table(title=f"Claims PyPI checks ({e(report['claims_label'])})")
-        table.add_column("claim")
-        table.add_column("value", overflow="fold")
-        for name, value in report["claims"].items():
-            table.add_row(e(name), e(value) if value is not None else f"[red]{MISSING}[/]")
-        console.print(table)
-    if report["publisher_to_configure"]:
-        table = Table(title="Publisher to configure on PyPI")
-        table.add_column("form field")
-        table.add_column("value", overflow="fold")
-        for row in report["publisher_to_configure"]:
-            label = row["label"] + (" (optional)" if row["optional"] else "")
-            table.add_row(e(label), e(_field_value(row)))
-        console.print(table)
-        for name, url in report["links"].items():
-            console.print(f"{name}: {url}", soft_wrap=True, markup=False, highlight=False)
-        if report["links"]:
-            console.print(f"({PENDING_NOTE})", soft_wrap=True, markup=False, highlight=False)
-    declared = report["declared"]
-    if declared is not None and declared["checks"]:
-        publisher = Publisher.from_mapping(declared["publisher"], where="report")
-        table = Table(title=f"Declared publisher: {e(publisher.describe())}")
-        table.add_column("field")
-        table.add_column("expected", overflow="fold")
-        table.add_column("actual", overflow="fold")
-        table.add_column("verdict")
-        table.add_column("rule", style="dim", overflow="fold")
-        for check in declared["checks"]:
-            table.add_row(
-                e(check["field"]),
-                "-" if check["expected"] is None else e(check["expected"]),
-                e(check["actual"]),
-                "[green]ok[/]" if check["ok"] else "[red]MISMATCH[/]",
-                e(check["rule"]),
-            )
-        console.print(table)
-        for check in declared["checks"]:
-            if not check["ok"] and check["fix"]:
-                console.print(f"[red]fix[/] {e(check['field'])}: {e(check['fix'])}")
-        if declared.get("reason"):
-            console.print(f"PyPI would answer: {e(declared['reason'])}")
-    if report["findings"]:
-        table = Table(title="Preflight")
-        for column in ("severity", "finding", "fix"):
-            table.add_column(column, overflow="fold")
-        colours = {"blocker": "red", "warning": "yellow", "info": "cyan"}
-        for finding in report["findings"]:
-            colour = colours[finding["severity"]]
-            table.add_row(
-                f"[{colour}]{finding['severity']}[/]", e(finding["message"]), e(finding["fix"])
-            )
-        console.print(table)
+    if view is not None:
+        _rich_token(console, view)
+    comparison = report.comparison
+    if report.declared is not None and comparison is not None and comparison.checks:
+        _rich_declared(console, report.declared, comparison)
+    if report.findings:
+        _rich_findings(console, report.findings)
     console.print(
-        "[green]Nothing blocks publishing[/]" if report["ok"] else "[red]Publishing would fail[/]"
+        "[green]Nothing blocks publishing[/]" if report.ok else "[red]Publishing would fail[/]"
     )
 
 
 # -- the command ------------------------------------------------------------------------------
 
 
-def _problem(error: TrustpubError) -> Finding:
-    return Finding(
-        error.anchor or "no-token", "blocker", error.message, error.hint or "see the message"
-    )
+def _render(report: ClaimsReport, *, json_output: bool, quiet: bool) -> None:
+    if json_output:
+        import json
+
+        click.echo(json.dumps(report_document(report), indent=2, sort_keys=True))
+    elif sys.stdout.isatty() and not quiet:
+        render_rich(report)
+    elif quiet:
+        click.echo("nothing blocks publishing" if report.ok else "publishing would fail")
+    else:
+        click.echo("\n".join(one_line(line) for line in render_plain(report)))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -436,13 +402,7 @@ def _problem(error: TrustpubError) -> Finding:
     metavar="PATH",
     help="Read the OIDC token from this file (- for stdin) instead of the CI environment.",
 )
-@click.option(
-    "--oidc-token-env",
-    metavar="NAME",
-    envvar="TRUSTPUB_OIDC_TOKEN_ENV",
-    show_envvar=True,
-    help="Read the OIDC token from this environment variable (any CI).",
-)
+@oidc_token_env_option
 @click.option(
     "--expect",
     multiple=True,
@@ -484,82 +444,39 @@ def claims(
     """
     with guarded(verbose >= 1):
         setup_logging(verbose)
-        env = os.environ
         target = resolve_target(repository)
-        problems: list[Finding] = []
-        secret: Secret | None = None
-        detection_provider: str | None = None
-        audience: str | None = None
-        source: str | None = "--token-file" if token_file is not None else None
         from trustpub._http import make_client
 
+        secret = _read_token_file(token_file) if token_file is not None else None
         with make_client() as client:
-            if token_file is not None:
-                secret = _read_token_file(token_file)
-                _mask(secret, json_output=json_output)
-                if target.name in RESERVED_AUDIENCES:
-                    audience = target.name
-                else:
-                    try:
-                        audience = _fetch_audience(target, _placeholder_detection(), client)
-                    except TrustpubError as error:
-                        problems.append(_problem(error))
-            else:
-                from trustpub.providers import detect
-
-                try:
-                    detection = detect(env, oidc_token_env=oidc_token_env or None)
-                except IdentityError as error:
-                    detection = None
-                    problems.append(_problem(error))
-                if detection is not None:
-                    detection_provider = detection.provider
-                    source = detection.description
-                    try:
-                        audience = _fetch_audience(target, detection, client)
-                        secret = detection.fetch_token(audience, client=client)
-                    except TrustpubError as error:
-                        problems.append(_problem(error))
-                    if secret is not None:
-                        _mask(secret, json_output=json_output)
-                elif not problems:
-                    problems.append(
-                        Finding(
-                            "no-trusted-publishing-identity",
-                            "blocker",
-                            "no CI or cloud OIDC identity was detected here",
-                            "run in a supported CI job (GitHub Actions, GitLab CI/CD, Google "
-                            "Cloud, ActiveState), or pass --token-file / --oidc-token-env",
-                        )
-                    )
-        token = decode_unverified(secret.reveal()) if secret is not None else None
-        kind = resolve_provider(detection_provider, token)
-        declared = _declared(pyproject, expect, kind)
-        report = build_report(
-            token=token,
-            source=source,
-            detection_provider=detection_provider,
-            target=target,
-            audience=audience,
-            declared=declared,
+            got = obtain(
+                target,
+                token=secret,
+                oidc_token_env=oidc_token_env,
+                env=os.environ,
+                client=client,
+                on_secret=lambda token: _mask(token, json_output=json_output),
+            )
+        token = decode_unverified(got.secret.reveal()) if got.secret is not None else None
+        now = time.time()
+        report = inspect_token(
+            token,
+            source=got.source,
+            detected_provider=got.provider,
+            repository=target.display,
+            audience=got.audience,
+            declared=declared_publisher(pyproject, expect, resolve_provider(got.provider, token)),
             project=project_name(pyproject),
-            env=env,
-            now=time.time(),
-            problems=problems,
+            findings=[
+                *got.problems,
+                *preflight(got.provider, token, os.environ, audience=got.audience, now=now),
+            ],
+            now=now,
             all_claims=verbose >= 1,
         )
-        if json_output:
-            import json
-
-            click.echo(json.dumps(report, indent=2, sort_keys=True))
-        elif sys.stdout.isatty() and not quiet:
-            render_rich(report)
-        elif quiet:
-            click.echo("nothing blocks publishing" if report["ok"] else "publishing would fail")
-        else:
-            click.echo("\n".join(one_line(line) for line in render_plain(report)))
-        if not report["ok"]:
+        _render(report, json_output=json_output, quiet=quiet)
+        if not report.ok:
             raise SystemExit(int(ExitCode.FAILURE))
 
 
-__all__ = ["build_report", "claims", "render_plain"]
+__all__ = ["claims", "render_plain", "render_rich", "report_document"]

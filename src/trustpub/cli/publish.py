@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from trustpub._secret import Secret
-from trustpub.cli._common import guarded, setup_logging, verbosity_options
+from trustpub.cli._common import guarded, oidc_token_env_option, setup_logging, verbosity_options
 from trustpub.errors import TrustpubError
 
 
@@ -159,13 +159,7 @@ def _given_secrets(
     show_envvar=True,
     help="Print one JSON result document on stdout (and nothing else there).",
 )
-@click.option(
-    "--oidc-token-env",
-    metavar="NAME",
-    envvar="TRUSTPUB_OIDC_TOKEN_ENV",
-    show_envvar=True,
-    help="Read the OIDC token from this environment variable (any CI).",
-)
+@oidc_token_env_option
 @click.option(
     "--expect",
     multiple=True,

@@ -684,124 +684,6 @@ def _looks_html(body: str) -> bool:
     return head.startswith(("<!doctype html", "<html")) or "<html" in head
 
 
-_UPLOAD_RULES: tuple[tuple[str, str, str, str], ...] = (
-    # (marker in the index's message, anchor, one-line cause, fix)
-    (
-        "Non-user identities cannot create new projects",
-        "non-user-identities",
-        "the upload's project name differs from the project the pending publisher created "
-        "(or no project exists for it)",
-        "make the distribution's name equal the pending publisher's project name; if a wrong "
-        "project was created, delete it and register a new pending publisher with the right name",
-    ),
-    (
-        "OIDC scoped token is not valid for project",
-        "token-not-valid-for-project",
-        "the minted token only covers projects linked to the matched publisher",
-        "add this trusted publisher to the project's Publishing settings, or upload only "
-        "that publisher's projects",
-    ),
-    (
-        "token is expired",
-        "token-expired",
-        "the upload token (valid 15 minutes) expired during the upload",
-        "rerun: trustpub re-mints before expiry; fetch a fresh OIDC token for each mint",
-    ),
-    (
-        "File already exists",
-        "file-already-exists",
-        "a different file with this name (or the same content under another name) is "
-        "already on the index",
-        "bump the version and rebuild; filenames can never be reused (use --skip-existing to "
-        "skip files that are already uploaded identically)",
-    ),
-    (
-        "previously used by a file that has since been deleted",
-        "file-name-reuse",
-        "a deleted file used this name; names of deleted files can never be reused",
-        "bump the version (or add a build tag to the wheel) and rebuild",
-    ),
-    (
-        "older than 14 days",
-        "release-older-than-14-days",
-        "new files can only be added to a release during its first 14 days",
-        "publish a new version instead of adding files to the old one",
-    ),
-    (
-        "Only one sdist may be uploaded per release",
-        "one-sdist-per-release",
-        "the release already has a source distribution",
-        "upload a single sdist per version (remove extra .tar.gz/.zip files from dist/)",
-    ),
-    (
-        "File too large",
-        "file-too-large",
-        "the file exceeds the project's upload size limit (100 MiB by default)",
-        "shrink the distribution, or request a larger limit from the index's administrators",
-    ),
-    (
-        "Project size too large",
-        "file-too-large",
-        "the project's total size limit (10 GiB by default) is reached",
-        "delete old releases or request a larger project limit",
-    ),
-    (
-        "isn't allowed to upload to project",
-        "not-allowed-to-upload",
-        "the credential belongs to someone without upload rights on this project",
-        "use a token (or trusted publisher) of the project, or check the project name",
-    ),
-    (
-        "Invalid or non-existent authentication information",
-        "invalid-auth",
-        "the index did not accept the credential (malformed, deleted or for another index)",
-        "check the token and that it belongs to this index",
-    ),
-    (
-        "Username/Password authentication is no longer supported",
-        "invalid-auth",
-        "the index accepts only API tokens (user name __token__) or trusted publishing",
-        "use an API token or trusted publishing",
-    ),
-    (
-        "Too many new projects created",
-        "too-many-new-projects",
-        "the index's rate limit for creating projects was hit",
-        "wait an hour and retry",
-    ),
-    (
-        "The description failed to render",
-        "description-failed-to-render",
-        "the long description is not valid for its content type",
-        "fix the README markup (or set the right long_description_content_type) and rebuild",
-    ),
-)
-
-
-def explain_upload_refusal(
-    status: int, message: str, *, trusted: bool, project: str
-) -> Explanation | None:
-    """Explain a refused upload when the index's message is recognised, else None."""
-    message = redact_token_shapes(message)
-    for marker, anchor, cause, fix in _UPLOAD_RULES:
-        if marker in message:
-            details = [f"index said: HTTP {status} {message}", f"Likely cause: {cause}"]
-            if trusted and anchor == "non-user-identities":
-                details.append(
-                    "a token minted by trusted publishing cannot create projects; only a "
-                    "pending publisher can, and only for its own project name"
-                )
-            if not trusted and anchor == "token-not-valid-for-project":
-                details.append("this token came from trusted publishing of another project")
-            return Explanation(
-                f"the index refused the upload of {project}: {message.split('. ')[0]}",
-                tuple(details),
-                fix,
-                anchor,
-            )
-    return None
-
-
 __all__ = [
     "BUILDER_FIX",
     "DEBUG_LABEL",
@@ -816,7 +698,6 @@ __all__ = [
     "comparison_lines",
     "explain_audience_failure",
     "explain_mint_error",
-    "explain_upload_refusal",
     "form_for_publisher",
     "publisher_form",
     "publisher_links",

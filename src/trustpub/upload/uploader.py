@@ -133,116 +133,6 @@ def _json_message(response: httpx.Response, limit: int = 500) -> str:
     return ""
 
 
-def _private_index_hint(
-    status: int, lower: str, login: str | None, target: IndexTarget | None
-) -> tuple[str, str] | None:
-    """Hints for what devpi and pypiserver answer (indexes other than PyPI and TestPyPI)."""
-    if target is None or target.name is not None:
-        return None
-    as_token = login in (None, "__token__")
-    if status == 401:
-        return (
-            "the index did not accept the user name and password"
-            + (
-                "; user __token__ is PyPI's convention, this index wants its own user: give "
-                "--username and --password (or username/password in .pypirc)"
-                if as_token
-                else f" of user {login}; check them (devpi: `devpi login {login}` must work)"
-            ),
-            "upload-unauthorized",
-        )
-    if status == 403 and "no permission" in lower:  # devpi: not in the index's acl_upload
-        return (
-            f"user {login} may not upload to {target.upload_url}; devpi lets the index's owner "
-            "and the users in its acl_upload upload (`devpi index <user>/<index> acl_upload=...`)",
-            "upload-forbidden",
-        )
-    if status == 403:  # pypiserver: a wrong user name or password
-        return (
-            "the index refused the user name and password"
-            + (
-                "; user __token__ is PyPI's convention, most private indexes (pypiserver, "
-                "devpi) want their own user: give --username and --password"
-                if as_token
-                else f" of user {login}; check them against the index's users (htpasswd)"
-            ),
-            "upload-forbidden",
-        )
-    if status in (404, 405) and not target.upload_url.endswith("/legacy/"):
-        return (
-            f"nothing takes uploads at {target.upload_url}; a PyPI-like index takes them at "
-            "https://<host>/legacy/, devpi at https://<host>/<user>/<index>/, pypiserver at its "
-            "root: check the repository URL",
-            "upload-url-not-found",
-        )
-    return None
-
-
-def _refusal_hint(
-    status: int, message: str, *, login: str | None = None, target: IndexTarget | None = None
-) -> tuple[str, str]:
-    lower = message.lower()
-    private = _private_index_hint(status, lower, login, target)
-    if private is not None:
-        return private
-    if status == 403 and "invalid or non-existent authentication" in lower:
-        return (
-            "the token is wrong, revoked or belongs to another index; check the credential",
-            "invalid-auth",
-        )
-    if status == 403 and "token is expired" in lower:
-        return ("the upload token expired; run again to mint a new one", "token-expired")
-    if status == 403 and ("isn't allowed to upload" in lower or "not valid for project" in lower):
-        return (
-            "the credential may not upload to this project; check the project name in the "
-            "metadata and the publisher/token scope on the index",
-            "upload-not-allowed",
-        )
-    if "non-user identities cannot create new projects" in lower:
-        return (
-            "the metadata's project name differs from the pending publisher's project; fix the "
-            "name, or register the pending publisher under the right name",
-            "non-user-identities",
-        )
-    if status in (401, 403):
-        return ("the index refused the credential; check it and its scope", "upload-forbidden")
-    if status == 413:
-        return (
-            "the file is larger than the index allows; ask the index for a larger limit",
-            "file-too-large",
-        )
-    if "invalid attestations supplied during upload" in lower:
-        return _attestation_hint(lower)
-    return ("fix the problem the index names, rebuild, and upload again", "upload-refused")
-
-
-def _attestation_hint(lower: str) -> tuple[str, str]:
-    """PyPI's attestation refusals (Warehouse attestations/services.py), one hint each."""
-    if "only supported when using trusted publishing" in lower:
-        return (
-            "PyPI accepts attestations only from trusted publishing; upload from CI with "
-            "trusted publishing, or pass --attestations off",
-            "attestations-need-trusted-publishing",
-        )
-    if "not currently supported with" in lower:
-        return (
-            "this kind of publisher cannot attach attestations; pass --attestations off",
-            "attestations-not-possible",
-        )
-    if "could not verify the uploaded artifact" in lower:
-        return (
-            "the attestation does not match this file or was not signed by the publisher's "
-            "identity; delete the stale <dist>.publish.attestation files and sign again from "
-            "the publishing workflow",
-            "attestation-not-verified",
-        )
-    return (
-        "remove or regenerate the <dist>.*.attestation files (at most one per kind), or pass "
-        "--attestations off",
-        "attestation-malformed",
-    )
-
-
 class Uploader:
     """Uploads distributions of one release to one index.
 
@@ -517,18 +407,16 @@ class Uploader:
                 anchor="file-already-exists",
             )
         text = f"{index} refused {dist.filename}: {status} {message}"
-        from trustpub.oidc.diagnostics import explain_upload_refusal  # only on a refusal
+        from trustpub.upload.refusals import PrivateIndex, explain_upload_refusal
 
+        private = None
+        if self.target.name is None:  # not PyPI or TestPyPI: devpi, pypiserver, ...
+            private = PrivateIndex(self.target.upload_url, self._login)
         explanation = explain_upload_refusal(
-            status, message, trusted=self._trusted, project=dist.name
+            status, message, trusted=self._trusted, project=dist.name, private=private
         )
-        if explanation is not None:
-            details = [line for line in explanation.details if not line.startswith("index said:")]
-            return UploadError(
-                text, hint=explanation.hint, details=details, anchor=explanation.anchor
-            )
-        hint, anchor = _refusal_hint(status, message, login=self._login, target=self.target)
-        return UploadError(text, hint=hint, anchor=anchor)
+        details = [line for line in explanation.details if not line.startswith("index said:")]
+        return UploadError(text, hint=explanation.hint, details=details, anchor=explanation.anchor)
 
     def _run(self, dist: Distribution) -> None:
         if self._stop.is_set():
