@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from trustpub._gitlab import token_env_name
+from trustpub._gitlab import id_tokens_yaml, token_env_name
 from trustpub.oidc.claims import DecodedToken
 from trustpub.providers import Finding, preflight
-from trustpub.providers.gitlab import id_tokens_yaml
 
 NOW = 10_000.0
 GH_ISS = "https://token.actions.githubusercontent.com"
@@ -145,7 +144,10 @@ def test_gitlab_without_id_tokens_prints_the_yaml() -> None:
         "add an id_tokens entry to the publishing job in .gitlab-ci.yml:\n"
         "publish:\n  id_tokens:\n    TESTPYPI_ID_TOKEN:\n      aud: testpypi"
     )
-    assert id_tokens_yaml("pypi") == "publish:\n  id_tokens:\n    PYPI_ID_TOKEN:\n      aud: pypi"
+    assert (
+        id_tokens_yaml("pypi", job="publish")
+        == "publish:\n  id_tokens:\n    PYPI_ID_TOKEN:\n      aud: pypi"
+    )
     assert token_env_name("9x.y") == "_X_Y_ID_TOKEN"  # what the client reads
     present = {"GITLAB_CI": "true", "PYPI_ID_TOKEN": "set"}
     assert preflight(None, None, present, audience=None, now=NOW) == []

@@ -23,8 +23,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from trustpub import _gitlab
-from trustpub._gitlab import token_env_name
+from trustpub._gitlab import id_tokens_yaml, token_env_name
 from trustpub._secret import Secret
 from trustpub.errors import IdentityError
 from trustpub.oidc import validity
@@ -35,9 +34,8 @@ from trustpub.providers._base import Detection, Finding, env_true, logger
 NAME = "gitlab"
 
 
-def id_tokens_yaml(audience: str) -> str:
-    """The ``id_tokens:`` block, under a ``publish:`` job, that a job needs for ``audience``."""
-    return _gitlab.id_tokens_yaml(audience, job="publish")
+JOB = "publish"
+"""The job name the ``id_tokens:`` snippets in hints are written under."""
 
 
 def describe(env: Mapping[str, str]) -> str:
@@ -67,7 +65,7 @@ def detect(env: Mapping[str, str], *, probe: bool = True) -> Detection | None:
         expired_hint="GitLab ID tokens expire with the job's timeout; publish earlier in the job "
         "or raise the job's timeout",
         audience_fix=lambda audience: (
-            "set the ID token's aud in .gitlab-ci.yml:\n" + id_tokens_yaml(audience)
+            "set the ID token's aud in .gitlab-ci.yml:\n" + id_tokens_yaml(audience, job=JOB)
         ),
     )
 
@@ -96,7 +94,7 @@ def no_token_error(env: Mapping[str, str], audience: str) -> IdentityError:
     return IdentityError(
         f"this GitLab CI/CD job has no ID token for audience {audience!r} ({name} is not set)",
         hint="add an id_tokens entry to the publishing job in .gitlab-ci.yml:\n"
-        + id_tokens_yaml(audience),
+        + id_tokens_yaml(audience, job=JOB),
         details=details,
         anchor="gitlab-missing-id-token",
     )
@@ -163,11 +161,11 @@ def _token_findings(token: DecodedToken) -> list[Finding]:
 
 
 __all__ = [
+    "JOB",
     "NAME",
     "describe",
     "detect",
     "findings",
-    "id_tokens_yaml",
     "no_token_error",
     "token_env_name",
 ]
