@@ -144,6 +144,11 @@ class Retry:
     wait: float | None = None
     note: str = ""
 
+    @classmethod
+    def answered(cls, response: httpx.Response, error: TrustpubError, *, note: str = "") -> Retry:
+        """A retryable answer (429, 5xx): wait as long as its ``Retry-After`` asks, if it does."""
+        return cls(error, retry_after(response), note)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -221,7 +226,7 @@ def request_with_retries(
     def attempt(_number: int) -> httpx.Response | Retry:
         response = send_once(send, url=url, what=what)
         if isinstance(response, httpx.Response) and retryable_status(response.status_code):
-            return Retry(server_error(response), retry_after(response))
+            return Retry.answered(response, server_error(response))
         return response
 
     return policy.run(attempt, sleep=sleep)

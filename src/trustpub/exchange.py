@@ -50,7 +50,6 @@ from trustpub._http import (
     body_text,
     redirect_refused,
     request_with_retries,
-    retry_after,
     retryable_status,
     send_once,
 )
@@ -520,13 +519,13 @@ class TrustedPublisher:
         if 300 <= status < 400:
             raise _redirect(response, url)
         if retryable_status(status):
-            return Retry(
+            return Retry.answered(
+                response,
                 NetworkError(
                     f"the index answered mint-token with HTTP {status}: {body_excerpt(response)}",
                     hint="the index is failing or rate-limiting; retry later",
                     anchor="mint-server-error",
                 ),
-                retry_after(response),
             )
         if status != 200:
             raise self._refusal(response, decoded)
@@ -632,7 +631,7 @@ class TrustedPublisher:
                     )
                 )
             if retryable_status(response.status_code):
-                return Retry(_burn_refused(response), retry_after(response))
+                return Retry.answered(response, _burn_refused(response))
             return response
 
         return self._policy.run(attempt, sleep=self._sleep)

@@ -27,7 +27,6 @@ from trustpub._http import (
     body_excerpt,
     network_error,
     redirect_refused,
-    retry_after,
     retryable_status,
 )
 from trustpub._secret import scrub_outside
@@ -369,14 +368,14 @@ class Uploader:
             if landed is not None:
                 return landed
         problem = f"the index answered {status} {message}"
-        return Retry(
+        return Retry.answered(
+            response,
             NetworkError(
                 f"{dist.filename}: {problem} {gave_up}",
                 hint="the index is overloaded or failing; wait and run again "
                 "(files already uploaded will be recognised)",
                 anchor="index-unavailable",
             ),
-            retry_after(response),
             note=problem,
         )
 
