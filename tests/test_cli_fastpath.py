@@ -39,6 +39,8 @@ def test_fast_paths_print_without_importing_click(args: list[str], expected: str
         "if m in sys.modules))\n"
     )
     env = {**os.environ, "COLUMNS": "100"}
+    # Unmeasured: coverage (.ci/run starts it in every child) imports typing itself.
+    env.pop("COVERAGE_PROCESS_START", None)
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
