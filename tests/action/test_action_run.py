@@ -405,3 +405,30 @@ def test_init_workflow_with_the_action_publishes(
     assert page.status_code == 200
     for dist in dists:
         assert dist.name in page.text
+
+
+@pytest.mark.slow  # two action runs (about 4 minutes here)
+def test_action_inputs_cannot_inject_commands_or_options(
+    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """Issue 14 class 8: a `user` with a newline stays in its one ::error line; a packages-dir
+    starting with "-" is a path after "--", never an option."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    job = _github_job(sandbox, unique_name("act"), "release.yml")
+    run = _run(
+        sandbox,
+        wheelhouse,
+        tmp_path,
+        job,
+        _python_path(),
+        user="someone\n::stop-commands::injected",
+        password="pypi-" + "A" * 40,
+    )
+    assert run.step("publish").returncode == 2
+    publish_out = run.step("publish").stdout
+    assert not any(line.startswith("::stop-commands") for line in publish_out.splitlines())
+    assert any("user 'someone" in a.message for a in run.annotations), run.annotations
+    make_release(workspace / "-dist", unique_name("act"), "1.0.0")
+    run = _run(sandbox, wheelhouse, tmp_path, job, _python_path(), **{"packages-dir": "-dist"})
+    assert "no such option" not in (run.stdout + run.stderr).lower()
