@@ -13,14 +13,14 @@ from trustpub.cli._common import guarded, one_line, setup_logging, verbosity_opt
 
 if TYPE_CHECKING:
     from trustpub.setup.check import CheckReport
-    from trustpub.setup.findings import Finding
+    from trustpub.setup.findings import CheckFinding
 
 
 def _indent(text: str, prefix: str = "      ") -> list[str]:
     return [prefix + line for line in text.splitlines()]
 
 
-def finding_lines(finding: Finding) -> list[str]:
+def finding_lines(finding: CheckFinding) -> list[str]:
     """Plain-text lines for one finding (shared with ``publish``'s warnings)."""
     where = one_line(finding.file)
     lines = [

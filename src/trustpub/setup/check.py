@@ -17,7 +17,7 @@ from trustpub.setup.check_github import Workflow, check_workflows
 from trustpub.setup.check_github import publishing_jobs as github_jobs
 from trustpub.setup.check_gitlab import TOP_LEVEL, PipelineFile, check_pipeline
 from trustpub.setup.check_gitlab import publishing_jobs as gitlab_jobs
-from trustpub.setup.findings import Finding
+from trustpub.setup.findings import CheckFinding
 from trustpub.setup.yamldoc import Document, YamlProblem, parse
 
 MAX_FILE_BYTES = 1_000_000
@@ -35,15 +35,15 @@ class CheckReport:
     """Files read, relative to the checked directory."""
     jobs: tuple[tuple[str, str, int], ...]
     """(file, job, line) of each job that publishes with trusted publishing."""
-    findings: tuple[Finding, ...]
+    findings: tuple[CheckFinding, ...]
     publisher: Publisher | None
 
     @property
-    def errors(self) -> tuple[Finding, ...]:
+    def errors(self) -> tuple[CheckFinding, ...]:
         return tuple(f for f in self.findings if f.severity == "error")
 
     @property
-    def warnings(self) -> tuple[Finding, ...]:
+    def warnings(self) -> tuple[CheckFinding, ...]:
         return tuple(f for f in self.findings if f.severity == "warning")
 
     def failed(self, *, strict: bool = False) -> bool:
@@ -51,21 +51,23 @@ class CheckReport:
         return bool(self.errors) or (strict and bool(self.warnings))
 
 
-def _read(root: Path, rel: str) -> Document | Finding:
+def _read(root: Path, rel: str) -> Document | CheckFinding:
     path = root / rel
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        return Finding("invalid-yaml", rel, 1, f"cannot read: {error.strerror}", "")
+        return CheckFinding("invalid-yaml", rel, 1, f"cannot read: {error.strerror}", "")
     if len(raw) > MAX_FILE_BYTES:
-        return Finding("invalid-yaml", rel, 1, "larger than 1 MB; not read", "")
+        return CheckFinding("invalid-yaml", rel, 1, "larger than 1 MB; not read", "")
     try:
         return parse(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return Finding("invalid-yaml", rel, 1, "not UTF-8 text", "save the file as UTF-8")
+        return CheckFinding("invalid-yaml", rel, 1, "not UTF-8 text", "save the file as UTF-8")
     except YamlProblem as problem:
-        return Finding("invalid-yaml", rel, problem.line, problem.message, "fix the YAML syntax")
+        return CheckFinding(
+            "invalid-yaml", rel, problem.line, problem.message, "fix the YAML syntax"
+        )
 
 
 def workflow_files(root: Path) -> list[str]:
@@ -80,7 +82,7 @@ def workflow_files(root: Path) -> list[str]:
     )
 
 
-def _pipeline_files(root: Path, problems: list[Finding]) -> list[PipelineFile]:
+def _pipeline_files(root: Path, problems: list[CheckFinding]) -> list[PipelineFile]:
     files: list[PipelineFile] = []
     queue = [TOP_LEVEL] if (root / TOP_LEVEL).is_file() else []
     seen: set[str] = set()
@@ -92,7 +94,7 @@ def _pipeline_files(root: Path, problems: list[Finding]) -> list[PipelineFile]:
         if not (root / rel).is_file():
             continue  # a glob or a missing file: GitLab reports that itself
         doc = _read(root, rel)
-        if isinstance(doc, Finding):
+        if isinstance(doc, CheckFinding):
             problems.append(doc)
             continue
         source = PipelineFile(rel, doc)
@@ -132,7 +134,7 @@ def _declared_line(pyproject: Path, key: str) -> int:
     return 1
 
 
-def _repository_findings(root: Path, publisher: Publisher | None) -> list[Finding]:
+def _repository_findings(root: Path, publisher: Publisher | None) -> list[CheckFinding]:
     """The declared repository against the git remote (case-insensitive: remotes need not
     spell the canonical case; PyPI's own comparison is shown by ``trustpub claims``)."""
     if publisher is None or not publisher.repository:
@@ -145,7 +147,7 @@ def _repository_findings(root: Path, publisher: Publisher | None) -> list[Findin
     if remote.repository.lower() == publisher.repository.lower():
         return []
     return [
-        Finding(
+        CheckFinding(
             "repository",
             "pyproject.toml",
             _declared_line(root / "pyproject.toml", "repository"),
@@ -158,12 +160,12 @@ def _repository_findings(root: Path, publisher: Publisher | None) -> list[Findin
 
 def run_check(root: Path, publisher: Publisher | None) -> CheckReport:
     """Check the CI files under ``root`` against ``publisher`` (None: PyPI's rules only)."""
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     workflows: list[Workflow] = []
     local = _local_publish_actions(root)
     for rel in workflow_files(root):
         doc = _read(root, rel)
-        if isinstance(doc, Finding):
+        if isinstance(doc, CheckFinding):
             findings.append(doc)
         else:
             workflows.append(Workflow(rel, doc, local))
@@ -207,7 +209,7 @@ def running_job_file(env: Mapping[str, str], provider: str) -> tuple[Path, str] 
 
 def check_running_job(
     env: Mapping[str, str], provider: str, publisher: Publisher | None
-) -> list[Finding]:
+) -> list[CheckFinding]:
     """The findings for the CI file of the running job (empty when it is not checked out)."""
     located = running_job_file(env, provider)
     if located is None:

@@ -24,7 +24,7 @@ from trustpub.setup.commands import (
     publish_in_action,
     publish_in_script,
 )
-from trustpub.setup.findings import Finding
+from trustpub.setup.findings import CheckFinding
 from trustpub.setup.yamldoc import Document
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -70,8 +70,8 @@ class Workflow:
             return {str(e): self.doc.line(key, e) for e in on}
         return {}
 
-    def finding(self, kind: str, path: Sequence[str | int], message: str, fix: str) -> Finding:
-        return Finding(kind, self.path, self.doc.line(*path), message, fix)
+    def finding(self, kind: str, path: Sequence[str | int], message: str, fix: str) -> CheckFinding:
+        return CheckFinding(kind, self.path, self.doc.line(*path), message, fix)
 
 
 @dataclass
@@ -135,7 +135,7 @@ def _environment(spec: Mapping[str, Any]) -> str | None:
     return env.strip() if isinstance(env, str) and env.strip() else None
 
 
-def _permission_findings(job: _Job) -> Iterator[Finding]:
+def _permission_findings(job: _Job) -> Iterator[CheckFinding]:
     if _holds_identity(job):
         others = [n for n, spec in job.workflow.jobs.items() if n != job.name]
         inheriting = [n for n in others if "permissions" not in job.workflow.jobs[n]]
@@ -177,12 +177,12 @@ def excludes_pull_requests(condition: object) -> bool:
     return bool(_TAG_ONLY.search(condition)) and "||" not in condition
 
 
-def _trigger_findings(workflow: Workflow, job: str) -> Iterator[Finding]:
+def _trigger_findings(workflow: Workflow, job: str) -> Iterator[CheckFinding]:
     if excludes_pull_requests(workflow.jobs.get(job, {}).get("if")):
         return
     triggers = workflow.triggers
     if "pull_request_target" in triggers:
-        yield Finding(
+        yield CheckFinding(
             "pull-request-target",
             workflow.path,
             triggers["pull_request_target"],
@@ -190,7 +190,7 @@ def _trigger_findings(workflow: Workflow, job: str) -> Iterator[Finding]:
             "on:\n  release:\n    types: [published]",
         )
     if "pull_request" in triggers:
-        yield Finding(
+        yield CheckFinding(
             "pull-request",
             workflow.path,
             triggers["pull_request"],
@@ -199,7 +199,7 @@ def _trigger_findings(workflow: Workflow, job: str) -> Iterator[Finding]:
         )
 
 
-def _name_findings(job: _Job, step: int, expected: Publisher | None) -> Iterator[Finding]:
+def _name_findings(job: _Job, step: int, expected: Publisher | None) -> Iterator[CheckFinding]:
     wanted = expected.workflow if expected is not None else None
     if wanted is None or wanted == job.workflow.filename:
         return
@@ -213,7 +213,7 @@ def _name_findings(job: _Job, step: int, expected: Publisher | None) -> Iterator
     )
 
 
-def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[Finding]:
+def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[CheckFinding]:
     actual = _environment(job.spec)
     wanted = expected.environment if expected is not None else None
     if actual is not None and "${{" in actual:
@@ -238,7 +238,7 @@ def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[Fin
     yield job.workflow.finding("environment", where, message, f"environment: {wanted}")
 
 
-def _step_findings(job: _Job) -> Iterator[Finding]:
+def _step_findings(job: _Job) -> Iterator[CheckFinding]:
     for index, step in enumerate(job.steps):
         if not isinstance(step, dict):
             continue
@@ -272,7 +272,7 @@ def _unpinned(uses: str) -> bool:
     return _SHA.match(ref) is None
 
 
-def _reusable_findings(job: _Job, publish: Publish, step: int) -> Iterator[Finding]:
+def _reusable_findings(job: _Job, publish: Publish, step: int) -> Iterator[CheckFinding]:
     if "workflow_call" not in job.workflow.triggers:
         return
     yield job.workflow.finding(
@@ -291,7 +291,7 @@ def _reusable_findings(job: _Job, publish: Publish, step: int) -> Iterator[Findi
         )
 
 
-def _job_findings(job: _Job, base: Publisher | None) -> Iterator[Finding]:
+def _job_findings(job: _Job, base: Publisher | None) -> Iterator[CheckFinding]:
     yield from _permission_findings(job)
     expected = expected_publisher(base, Provider.GITHUB, job.publishes[0][1])
     if "workflow_call" not in job.workflow.triggers:
@@ -304,7 +304,7 @@ def _job_findings(job: _Job, base: Publisher | None) -> Iterator[Finding]:
         yield from _step_findings(job)
 
 
-def _caller_findings(callers: list[_Job], called: dict[str, str]) -> Iterator[Finding]:
+def _caller_findings(callers: list[_Job], called: dict[str, str]) -> Iterator[CheckFinding]:
     """Jobs that call a reusable workflow (``uses:`` on the job)."""
     for job in callers:
         uses = str(job.spec["uses"])
@@ -324,9 +324,9 @@ def _caller_findings(callers: list[_Job], called: dict[str, str]) -> Iterator[Fi
             )
 
 
-def check_workflows(workflows: Sequence[Workflow], base: Publisher | None) -> list[Finding]:
+def check_workflows(workflows: Sequence[Workflow], base: Publisher | None) -> list[CheckFinding]:
     """Every finding for the publishing jobs of ``workflows``."""
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     callers: list[_Job] = []
     called: dict[str, str] = {}
     for workflow in workflows:

@@ -17,7 +17,7 @@ from typing import Any
 from trustpub._gitlab import id_tokens_yaml, token_env_name
 from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, Publisher
 from trustpub.setup.commands import Publish, expected_publisher, is_build, publish_in_script
-from trustpub.setup.findings import Finding
+from trustpub.setup.findings import CheckFinding
 from trustpub.setup.yamldoc import Document
 
 TOP_LEVEL = ".gitlab-ci.yml"
@@ -76,9 +76,9 @@ class _Job:
     resolved: bool
     """Every ``extends:`` was found locally (else merged keys may be missing)."""
 
-    def finding(self, kind: str, key: str | None, message: str, fix: str) -> Finding:
+    def finding(self, kind: str, key: str | None, message: str, fix: str) -> CheckFinding:
         path = (self.name, key) if key is not None and key in self.own else (self.name,)
-        return Finding(kind, self.source.path, self.source.doc.line(*path), message, fix)
+        return CheckFinding(kind, self.source.path, self.source.doc.line(*path), message, fix)
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def _environment(spec: Mapping[str, Any]) -> str | None:
     return env.strip() if isinstance(env, str) and env.strip() else None
 
 
-def _token_findings(job: _Job, publish: Publish, script: str) -> Iterator[Finding]:
+def _token_findings(job: _Job, publish: Publish, script: str) -> Iterator[CheckFinding]:
     audience = publish.index
     if audience is None or not job.resolved:
         return
@@ -176,7 +176,7 @@ def _token_findings(job: _Job, publish: Publish, script: str) -> Iterator[Findin
         )
 
 
-def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[Finding]:
+def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[CheckFinding]:
     actual = _environment(job.merged)
     wanted = expected.environment if expected is not None else None
     if actual is not None and "$" in actual:
@@ -203,7 +203,7 @@ def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[Fin
 
 def _attestation_findings(
     job: _Job, publish: Publish, expected: Publisher | None
-) -> Iterator[Finding]:
+) -> Iterator[CheckFinding]:
     if not publish.attestations or publish.tool != "trustpub":
         return
     issuer = expected.issuer if expected is not None else None
@@ -225,7 +225,7 @@ def _attestation_findings(
         )
 
 
-def _job_findings(job: _Job, publish: Publish, base: Publisher | None) -> Iterator[Finding]:
+def _job_findings(job: _Job, publish: Publish, base: Publisher | None) -> Iterator[CheckFinding]:
     script = _script_text(job.merged)
     expected = expected_publisher(base, Provider.GITLAB, publish)
     yield from _token_findings(job, publish, script)
@@ -269,9 +269,9 @@ def _publish_of(job: _Job) -> Publish | None:
     return found if found is not None and not found.with_token else None
 
 
-def check_pipeline(files: list[PipelineFile], base: Publisher | None) -> list[Finding]:
+def check_pipeline(files: list[PipelineFile], base: Publisher | None) -> list[CheckFinding]:
     """Every finding for the publishing jobs of a pipeline (top-level file first)."""
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     for job in _jobs(files):
         publish = _publish_of(job)
         if publish is not None:

@@ -13,14 +13,14 @@ from typing import Any, Literal
 
 from trustpub.errors import troubleshooting_url
 
-Severity = Literal["error", "warning"]
+CheckSeverity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
 class Kind:
     """One kind of finding."""
 
-    severity: Severity
+    severity: CheckSeverity
     title: str
     consequence: str
     """What PyPI (or GitHub/GitLab) will do about it at release time."""
@@ -127,7 +127,7 @@ def anchor_of(kind: str) -> str:
 
 
 @dataclass(frozen=True)
-class Finding:
+class CheckFinding:
     """One problem found in a CI file."""
 
     kind: str
@@ -140,7 +140,7 @@ class Finding:
     """The change to make, as a snippet to paste where ``line`` points."""
 
     @property
-    def severity(self) -> Severity:
+    def severity(self) -> CheckSeverity:
         return KINDS[self.kind].severity
 
     @property
@@ -171,4 +171,4 @@ class Finding:
         }
 
 
-__all__ = ["KINDS", "Finding", "Kind", "Severity", "anchor_of"]
+__all__ = ["KINDS", "CheckFinding", "CheckSeverity", "Kind", "anchor_of"]
