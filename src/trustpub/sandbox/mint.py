@@ -171,6 +171,34 @@ class OidcEndpoints:
     def _exchange(self, request: Request, body: bytes) -> Response:
         token = _payload_token(body)
         note_credential(request.scope, credential_kind(token, request.url.path), token)
+        claims, provider, iss = self._verified(token)
+        now = self.ctx.clock()
+        with self.state.lock:
+            self._reify_pending(claims, provider, iss, now)
+            entry, found = self._lookup(
+                self.state.publisher_entries(pending=False), claims, provider, iss, now
+            )
+            if found.reused:
+                raise MintRefusal("invalid-reuse-token", "invalid token: already used")
+            if entry is None:
+                raise MintRefusal(
+                    "invalid-publisher",
+                    f"valid token, but no corresponding publisher ({found.reason})",
+                )
+            self._claim_jti(claims, provider, now)
+            expires_at = int(now) + self.ctx.token_lifetime
+            value = self.state.mint(
+                TokenRecord(
+                    kind="oidc",
+                    projects=frozenset(canonicalize_name(p) for p in entry.projects),
+                    expires=float(expires_at),
+                    publisher_id=entry.id,
+                )
+            )
+        return JSONResponse({"success": True, "token": value, "expires": expires_at})
+
+    def _verified(self, token: str) -> tuple[dict[str, Any], str, str]:
+        """The token's verified claims, its provider and its issuer (Warehouse's order)."""
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
@@ -190,55 +218,41 @@ class OidcEndpoints:
             claims = identity.verify(token, provider=provider, audience=self.ctx.audience)
         except InvalidToken:  # the reason is never disclosed
             raise MintRefusal("invalid-token", "malformed or invalid token") from None
+        return claims, provider, iss
 
-        now = self.ctx.clock()
-        with self.state.lock:
-            pending, found = self._lookup(
-                self.state.publisher_entries(pending=True), claims, provider, iss, now
+    def _reify_pending(self, claims: dict[str, Any], provider: str, iss: str, now: float) -> None:
+        """A matching pending publisher creates its project and becomes a normal publisher."""
+        pending, _ = self._lookup(
+            self.state.publisher_entries(pending=True), claims, provider, iss, now
+        )
+        if pending is None:
+            return
+        name = pending.projects[0]
+        if not PROJECT_NAME.match(name):
+            raise MintRefusal(
+                "invalid-payload",
+                f"The name '{name}' is invalid. See https://pypi.org/help/#project-name "
+                "for more information.",
             )
-            if pending is not None:
-                name = pending.projects[0]
-                if not PROJECT_NAME.match(name):
-                    raise MintRefusal(
-                        "invalid-payload",
-                        f"The name '{name}' is invalid. See https://pypi.org/help/#project-name "
-                        "for more information.",
-                    )
-                if self.state.project(name) is not None:
-                    self.state.remove_publisher(pending.id)
-                    raise MintRefusal(
-                        "invalid-pending-publisher", "valid token, but project already exists"
-                    )
-                self.state.create_project(name)
-                self.state.reify(pending)
+        if self.state.project(name) is not None:
+            self.state.remove_publisher(pending.id)
+            raise MintRefusal(
+                "invalid-pending-publisher", "valid token, but project already exists"
+            )
+        self.state.create_project(name)
+        self.state.reify(pending)
 
-            entry, found = self._lookup(
-                self.state.publisher_entries(pending=False), claims, provider, iss, now
-            )
-            if found.reused:
-                raise MintRefusal("invalid-reuse-token", "invalid token: already used")
-            if entry is None:
-                raise MintRefusal(
-                    "invalid-publisher",
-                    f"valid token, but no corresponding publisher ({found.reason})",
-                )
-            jti = claims.get("jti")
-            if isinstance(jti, str) and jti:
-                key = f"{identity.issuer_url(provider)}/{jti}"
-                exp = claims.get("exp")
-                expires = (float(exp) if isinstance(exp, (int, float)) else now) + _JTI_KEPT
-                if not self.state.claim_jti(key, expires, now):
-                    raise MintRefusal("invalid-reuse-token", "invalid token: already used")
-            expires_at = int(now) + self.ctx.token_lifetime
-            value = self.state.mint(
-                TokenRecord(
-                    kind="oidc",
-                    projects=frozenset(canonicalize_name(p) for p in entry.projects),
-                    expires=float(expires_at),
-                    publisher_id=entry.id,
-                )
-            )
-        return JSONResponse({"success": True, "token": value, "expires": expires_at})
+    def _claim_jti(self, claims: dict[str, Any], provider: str, now: float) -> None:
+        """Record the token's jti so that it mints once (PyPI's reuse check)."""
+        jti = claims.get("jti")
+        identity = self.identity
+        if not (isinstance(jti, str) and jti) or identity is None:
+            return
+        key = f"{identity.issuer_url(provider)}/{jti}"
+        exp = claims.get("exp")
+        expires = (float(exp) if isinstance(exp, (int, float)) else now) + _JTI_KEPT
+        if not self.state.claim_jti(key, expires, now):
+            raise MintRefusal("invalid-reuse-token", "invalid token: already used")
 
     async def burn_token(self, request: Request) -> Response:
         header = request.headers.get("authorization", "")
