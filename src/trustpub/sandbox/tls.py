@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from trustpub.errors import SandboxError
+from trustpub.sandbox._x509 import self_signed_ca
 
 _VALIDITY = datetime.timedelta(days=3650)
 
@@ -63,31 +64,8 @@ def _make_ca(directory: Path) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     key = _new_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "trustpub sandbox CA")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + _VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+    cert = self_signed_ca(
+        key, name, now=now, lifetime=_VALIDITY, path_length=0, digital_signature=True
     )
     _write_private(directory / "ca-key.pem", _key_pem(key))
     _write_public(directory / "ca.pem", cert.public_bytes(serialization.Encoding.PEM))

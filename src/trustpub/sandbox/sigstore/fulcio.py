@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider
+from trustpub.sandbox._x509 import key_usage
 from trustpub.sandbox.sigstore.keys import SigstoreKeys, key_id
 
 CERT_LIFETIME = datetime.timedelta(minutes=10)
@@ -235,17 +236,7 @@ def issue(
         .not_valid_before(start)
         .not_valid_after(start + CERT_LIFETIME)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(digital_signature=True, cert_sign=False),
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from trustpub.sandbox._x509 import self_signed_ca
 
 ROOT_LIFETIME = datetime.timedelta(days=3650)
 ORGANIZATION = "trustpub sandbox"
@@ -81,32 +83,8 @@ def _root_certificate(path: Path, key: ec.EllipticCurvePrivateKey) -> x509.Certi
             ]
         )
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        public = key.public_key()
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + ROOT_LIFETIME)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .sign(key, hashes.SHA256())
+        cert = self_signed_ca(
+            key, name, now=now, lifetime=ROOT_LIFETIME, path_length=1, digital_signature=False
         )
         _write_new(path, cert.public_bytes(serialization.Encoding.PEM))
     return x509.load_pem_x509_certificate(path.read_bytes())
