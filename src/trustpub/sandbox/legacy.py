@@ -204,6 +204,18 @@ def _file_refusal(staged: Path, filename: str, meta: Metadata) -> str | None:
     return None if refusal is None else refusal.message
 
 
+def _check_action(form: FormData, query_action: str | None) -> None:
+    """The form's ``:action`` and ``protocol_version``, as Warehouse checks them first."""
+    action = _field(form, ":action") or query_action
+    if action in ("submit", "doc_upload"):
+        raise Refused(410, f"Uploading documentation or '{action}' is no longer supported.")
+    if action != "file_upload":
+        raise Refused(400, "Missing or unknown ':action'; use ':action=file_upload'.")
+    protocol = _field(form, "protocol_version")
+    if protocol is not None and protocol != "1":
+        raise Refused(400, "Unknown protocol version.")
+
+
 class UploadEndpoint:
     """``/legacy/`` of one sandbox index."""
 
@@ -281,17 +293,19 @@ class UploadEndpoint:
         except MultiPartException as error:
             return error_response(request, 400, f"Invalid multipart form: {error.message}")
 
+    def _check_restrictions(self, token: TokenRecord, normalized: str, shown: str) -> None:
+        """A minted token's caveats in Warehouse's order (publisher and project, then
+        expiry); PyPI stops at the first unmet one and joins the reasons with ", "."""
+        restrictions = []
+        if token.projects is not None and normalized not in token.projects:
+            restrictions.append(f"OIDC scoped token is not valid for project '{shown}'")
+        elif token.expires is not None and self.ctx.clock() >= token.expires:
+            restrictions.append("token is expired")
+        if restrictions:
+            raise Refused(403, "Invalid API Token: " + ", ".join(restrictions))
+
     async def _upload(self, request: Request, form: FormData, token: TokenRecord) -> Response:
-        action = _field(form, ":action") or request.query_params.get(":action")
-        if action in ("submit", "doc_upload"):
-            raise Refused(410, f"Uploading documentation or '{action}' is no longer supported.")
-        if action != "file_upload":
-            raise Refused(400, "Missing or unknown ':action'; use ':action=file_upload'.")
-
-        protocol = _field(form, "protocol_version")
-        if protocol is not None and protocol != "1":
-            raise Refused(400, "Unknown protocol version.")
-
+        _check_action(form, request.query_params.get(":action"))
         _check_tuples(form)
         refused = _form_refusal(form)
         if refused is not None:
@@ -313,16 +327,8 @@ class UploadEndpoint:
         # PyPI renames the project to the metadata's spelling before the file checks.
         display = meta.name
 
-        # A minted token's caveats in Warehouse's order (publisher and project, then
-        # expiry); PyPI stops at the first unmet one and joins the reasons with ", ".
-        restrictions = []
-        if token.projects is not None and normalized not in token.projects:
-            shown = project.name if project is not None else name
-            restrictions.append(f"OIDC scoped token is not valid for project '{shown}'")
-        elif token.expires is not None and self.ctx.clock() >= token.expires:
-            restrictions.append("token is expired")
-        if restrictions:
-            raise Refused(403, "Invalid API Token: " + ", ".join(restrictions))
+        shown = project.name if project is not None else name
+        self._check_restrictions(token, normalized, shown)
 
         # Only reStructuredText can fail to render; docutils is slow, so off the event loop.
         rst = "markdown" not in (meta.description_content_type or "") and "plain" not in (
