@@ -243,7 +243,7 @@ def test_self_managed_gitlab_turns_attestations_off(tmp_path: Path) -> None:
     result = run_init(root, "--yes")
     assert result.exit_code == 0, result.output
     text = (root / ".gitlab-ci.yml").read_text(encoding="utf-8")
-    assert "--no-attestations" in text
+    assert "--attestations off" in text
     assert "SIGSTORE_ID_TOKEN" not in text
     assert "GitLab instance (issuer URL): https://gitlab.example.com" in result.output
     declared = load_declared_publisher(root / "pyproject.toml")

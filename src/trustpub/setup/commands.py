@@ -43,7 +43,7 @@ _TOKEN_OPTIONS = re.compile(r"(?:^|\s)(?:--token|--password|-p|-P)(?:[=\s]|$)", 
 _TESTPYPI = re.compile(r"test\.pypi\.org|\btestpypi\b", re.IGNORECASE)
 _INDEX_VARIABLE = re.compile(r"REPOSITORY|PUBLISH_URL|INDEX|_REPO$")
 _EXPECT = re.compile(r"--expect(?:=|\s+)(\S+)")
-_NO_ATTESTATIONS = re.compile(r"--no-attestations\b")
+_NO_ATTESTATIONS = re.compile(r"--no-attestations\b|--attestations(?:=|\s+)['\"]?off\b")
 _ATTESTATIONS = re.compile(r"--attestations\b")
 
 

@@ -130,7 +130,7 @@ def _github_publish_step(plan: Plan, index: str) -> str:
       - name: Publish with trustpub
         run: |
           python -m pip install --disable-pip-version-check "trustpub=={plan.version}"
-          python -m trustpub publish --attestations {plan.publish_args(index)}
+          python -m trustpub publish --attestations auto {plan.publish_args(index)}
 """
 
 
@@ -180,11 +180,11 @@ def github_workflow(plan: Plan) -> str:
 
 def _gitlab_publish_job(plan: Plan, index: str, needs: str) -> str:
     sigstore = ""
-    attest = "--no-attestations"  # PyPI verifies GitLab attestations for gitlab.com only
+    attest = "--attestations off"  # PyPI verifies GitLab attestations for gitlab.com only
     if plan.attestations:
         name = token_env_name(SIGSTORE_AUDIENCE)
         sigstore = f"    {name}:\n      aud: {SIGSTORE_AUDIENCE}\n"
-        attest = "--attestations"
+        attest = "--attestations auto"
     return f"""\
 publish-{index}:
   stage: publish
