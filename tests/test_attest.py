@@ -21,6 +21,7 @@ from trustpub.attest import (
 from trustpub.errors import UsageError
 
 LOCAL = "https://127.0.0.1:8443/legacy/"
+PYPI = "https://upload.pypi.org/legacy/"
 GITHUB = {
     "workflow_ref": "octo/pkg/.github/workflows/release.yml@refs/tags/v1",
     "job_workflow_ref": "octo/pkg/.github/workflows/release.yml@refs/tags/v1",
@@ -42,13 +43,13 @@ def test_parse_mode_refuses_other_words() -> None:
 
 def test_nothing_to_predict_for_a_plain_github_job() -> None:
     assert (
-        predict_refusal(trusted=True, provider="github", claims=GITHUB, upload_url=LOCAL, env={})
+        predict_refusal(trusted=True, provider="github", claims=GITHUB, upload_url=PYPI, env={})
         is None
     )
 
 
 def test_api_token() -> None:
-    refusal = predict_refusal(trusted=False, provider=None, claims={}, upload_url=LOCAL, env={})
+    refusal = predict_refusal(trusted=False, provider=None, claims={}, upload_url=PYPI, env={})
     assert refusal is not None
     assert refusal.short == "API token"
     error = refusal.error()
@@ -58,7 +59,7 @@ def test_api_token() -> None:
 
 def test_activestate() -> None:
     refusal = predict_refusal(
-        trusted=True, provider="activestate", claims={}, upload_url=LOCAL, env={}
+        trusted=True, provider="activestate", claims={}, upload_url=PYPI, env={}
     )
     assert refusal is not None
     assert "ActiveState" in refusal.reason
@@ -70,7 +71,7 @@ def test_reusable_workflow() -> None:
         "job_workflow_ref": "octo/shared/.github/workflows/publish.yml@refs/heads/main",
     }
     refusal = predict_refusal(
-        trusted=True, provider="github", claims=claims, upload_url=LOCAL, env={}
+        trusted=True, provider="github", claims=claims, upload_url=PYPI, env={}
     )
     assert refusal is not None
     assert refusal.short == "reusable workflow"
@@ -88,11 +89,24 @@ def test_reusable_workflow() -> None:
 )
 def test_gitlab_issuer(issuer: str, refused: bool) -> None:
     refusal = predict_refusal(
-        trusted=True, provider="gitlab", claims={"iss": issuer}, upload_url=LOCAL, env={}
+        trusted=True, provider="gitlab", claims={"iss": issuer}, upload_url=PYPI, env={}
     )
     assert (refusal is not None) is refused
     if refusal is not None:
         assert refusal.short == "self-managed GitLab"
+
+
+def test_an_index_other_than_pypi_gets_no_attestations() -> None:
+    refusal = predict_refusal(
+        trusted=True, provider="github", claims=GITHUB, upload_url=LOCAL, env={}
+    )
+    assert refusal is not None
+    assert refusal.short == "not PyPI"
+    testpypi = "https://test.pypi.org/legacy/"
+    assert (
+        predict_refusal(trusted=True, provider="github", claims=GITHUB, upload_url=testpypi, env={})
+        is None
+    )
 
 
 def test_private_sigstore_is_never_used_for_a_real_index() -> None:

@@ -99,6 +99,10 @@ def _is_local(url: str) -> bool:
         return False
 
 
+def _is_pypi(url: str) -> bool:
+    return (urlsplit(url).hostname or "").lower() in ("upload.pypi.org", "test.pypi.org")
+
+
 def predict_refusal(
     *,
     trusted: bool,
@@ -148,6 +152,14 @@ def predict_refusal(
                 "pass --attestations off on a self-managed GitLab instance",
                 "self-managed GitLab",
             )
+    if upload_url is not None and not env.get(TRUST_CONFIG_ENV) and not _is_pypi(upload_url):
+        return Refusal(
+            f"the index {urlsplit(upload_url).hostname} is not PyPI or TestPyPI, the indexes "
+            "that verify attestations (signing would also put this identity in Sigstore's "
+            "public log for nothing)",
+            "pass --attestations off for this index",
+            "not PyPI",
+        )
     if upload_url is not None and env.get(TRUST_CONFIG_ENV) and not _is_local(upload_url):
         return Refusal(
             f"{TRUST_CONFIG_ENV} names a private Sigstore (the sandbox's) and the index is "

@@ -921,7 +921,6 @@ class Publication:
     def _sign(self, todo: Sequence[Distribution], detection: Detection) -> dict[Path, Path]:
         from trustpub.attest import DistSigner, load_trust_config, sigstore_fetcher
 
-        config = load_trust_config(self.env)
         fetch = sigstore_fetcher(detection, self.env, self.client)
 
         def masked_fetch() -> Secret:
@@ -929,7 +928,9 @@ class Publication:
             self.secret_sink(token)  # a no-op for tokens the provider already handed over
             return token
 
-        signer = DistSigner(masked_fetch, config)
+        first = [masked_fetch()]  # no token, no signing: fail before importing sigstore
+        config = load_trust_config(self.env)
+        signer = DistSigner(lambda: first.pop() if first else masked_fetch(), config)
         written = signer.write_all([d.path for d in todo], jobs=self.request.jobs)
         self.attest.identity = signer.identity
         self.reporter.info(
