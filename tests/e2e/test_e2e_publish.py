@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -624,3 +626,54 @@ def test_dry_run_leaves_a_static_token_usable(sandbox: Sandbox, tmp_path: Path) 
     real = run_publish(["-r", sandbox.upload_url, "--json"], env=env, cwd=tmp_path)
     assert real.returncode == 0, real.stderr
     assert {entry["status"] for entry in json_result(real)["files"]} == {"uploaded"}
+
+
+def test_publish_from_a_self_managed_gitlab(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A GitLab job on the sandbox's second (self-managed) GitLab issuer publishes through a
+    publisher whose ``issuer`` is that instance, as PyPI allows for organizations."""
+    project = unique_name("glsm")
+    make_release(tmp_path / "dist", project, "1.0.0")
+    issuer = str(sandbox.ready["gitlab_custom_issuer"])
+    repository = f"example-group/{project}"
+    workflow = ".gitlab-ci.yml"
+    sandbox.add_publisher(
+        provider="gitlab",
+        repository=repository,
+        workflow=workflow,
+        issuer=issuer,
+        projects=[project],
+        pending=True,
+    )
+    job = sandbox.job(
+        provider="gitlab",
+        instance="self-managed",
+        repository=repository,
+        workflow=workflow,
+        audience=sandbox.audience,
+    )
+    env = child_env(sandbox.env(), job["env"])
+    assert env["CI_SERVER_URL"] == issuer
+
+    expect = [f"repository={repository}", f"workflow={workflow}", f"issuer={issuer}"]
+    claims = subprocess.run(
+        [sys.executable, "-m", "trustpub", "claims", "-r", sandbox.upload_url, "--json"]
+        + [arg for pair in expect for arg in ("--expect", pair)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert claims.returncode == 0, claims.stdout + claims.stderr
+    result = run_publish(
+        ["dist/*", "-r", sandbox.upload_url, "--trusted-publishing", "always", "--json"],
+        env=env,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    document = json_result(result)
+    assert document["provider"] == "gitlab"
+    assert {entry["status"] for entry in document["files"]} == {"uploaded"}
+    assert f"/{project}-1.0.0" in simple_page(sandbox, project).replace("_", "-")

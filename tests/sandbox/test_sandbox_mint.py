@@ -323,3 +323,54 @@ def test_pending_publisher_with_an_invalid_project_name(sandbox: Sandbox) -> Non
     error = only_error(sandbox.mint(sandbox.oidc_token("github", repository=repository)))
     assert error["code"] == "invalid-payload"
     assert error["description"].startswith("The name '-bad-' is invalid.")
+
+
+def test_self_managed_gitlab_issuer(sandbox_factory: SandboxFactory) -> None:
+    """A second GitLab issuer (a self-managed instance), which PyPI accepts for a publisher
+    naming it as ``issuer_url`` (Warehouse ``GitLabPublisher``, organizations' custom issuers).
+
+    PyPI: a publisher for gitlab.com does not match such a token: 422 ``invalid-publisher``,
+    "valid token, but no corresponding publisher (Publisher with matching claims was not found)".
+    """
+    box = sandbox_factory()
+    custom = str(box.ready["gitlab_custom_issuer"])
+    assert custom == f"{box.url}/_sandbox/gitlab-self-managed"
+    with box.client() as client:
+        discovery = client.get("/_sandbox/gitlab-self-managed/.well-known/openid-configuration")
+        assert discovery.json()["issuer"] == custom
+        jwks = client.get("/_sandbox/gitlab-self-managed/oauth/discovery/keys").json()
+        gitlab_jwks = client.get("/_sandbox/gitlab/oauth/discovery/keys").json()
+    assert jwks["keys"][0]["kid"] != gitlab_jwks["keys"][0]["kid"]
+
+    fields = {"repository": "group/sub/proj", "workflow": ".gitlab-ci.yml"}
+    token = box.oidc_token("gitlab", instance="self-managed", **fields)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == custom
+    host = custom.removeprefix("https://")
+    assert claims["ci_config_ref_uri"] == f"{host}/group/sub/proj//.gitlab-ci.yml@refs/tags/v1.0.0"
+    assert jwt.get_unverified_header(token)["kid"] == jwks["keys"][0]["kid"]
+
+    box.add_publisher(provider="gitlab", projects=["proj"], **fields)  # gitlab.com's
+    assert only_error(box.mint(token)) == {
+        "code": "invalid-publisher",
+        "description": "valid token, but no corresponding publisher "
+        "(Publisher with matching claims was not found)",
+    }
+    box.add_publisher(provider="gitlab", projects=["proj"], issuer=custom, **fields)
+    response = box.mint(token)
+    assert response.status_code == 200, response.text
+    # and a gitlab.com token does not match the self-managed publisher only
+    other = {"repository": "group/sub/other", "workflow": ".gitlab-ci.yml"}
+    box.add_publisher(provider="gitlab", projects=["other"], issuer=custom, **other)
+    refused = only_error(box.mint(box.oidc_token("gitlab", **other)))
+    assert refused["code"] == "invalid-publisher"
+
+
+def test_self_managed_is_a_gitlab_only_job_field(sandbox: Sandbox) -> None:
+    with sandbox.client() as client:
+        bad = client.post("/_sandbox/jobs", json={"provider": "gitlab", "instance": "other"})
+        foreign = client.post("/_sandbox/jobs", json={"provider": "github", "instance": "x"})
+    assert bad.status_code == 400
+    assert bad.json() == {"message": "job field 'instance' must be gitlab.com or self-managed"}
+    assert foreign.status_code == 400
+    assert "does not apply to provider github" in foreign.json()["message"]

@@ -211,6 +211,12 @@ def request_env(url: str, job: dict[str, Any], ca_cert: Path | None) -> dict[str
     help="GitLab job timeout in seconds; the token expires after it [default: 3600].",
 )
 @click.option(
+    "--instance",
+    type=click.Choice(["gitlab.com", "self-managed"]),
+    help="GitLab: the instance the job runs on; self-managed uses the sandbox's second GitLab "
+    "issuer (its ready line's gitlab_custom_issuer) [default: gitlab.com].",
+)
+@click.option(
     "--claim",
     "claims",
     multiple=True,

@@ -1,9 +1,12 @@
-"""The sandbox's identity providers: four OIDC issuers and their delivery paths.
+"""The sandbox's identity providers: five OIDC issuers and their delivery paths.
 
 Each of GitHub, GitLab, Google and ActiveState gets an issuer of its own at
 ``{base_url}/_sandbox/<provider>`` with an OpenID discovery document and a
-JWKS. Tokens are RS256 with a ``kid``, signed by a key generated once into
-``<state_dir>/keys/<provider>.pem`` and reused on the next start.
+JWKS; a second GitLab issuer at ``{base_url}/_sandbox/gitlab-self-managed``
+stands for a self-managed instance (a GitLab job with ``"instance":
+"self-managed"``), which PyPI accepts for publishers naming it as their issuer.
+Tokens are RS256 with a ``kid``, signed by a key generated once into
+``<state_dir>/keys/<issuer name>.pem`` and reused on the next start.
 
 Delivery imitates each provider (docs/sandbox-identity.md):
 
@@ -46,7 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trustpub.oidc import validity
 from trustpub.providers.activestate import TOKEN_ENV as ACTIVESTATE_TOKEN_ENV
 from trustpub.sandbox import jobs as jobs_module
-from trustpub.sandbox.jobs import PROVIDERS, Job, JobError, JobStore
+from trustpub.sandbox.jobs import PROVIDERS, SELF_MANAGED, Job, JobError, JobSpec, JobStore
 
 if TYPE_CHECKING:
     from trustpub.sandbox.context import SandboxContext
@@ -59,6 +62,17 @@ _JWKS_PATHS = {
     "activestate": "/jwks",
 }
 """Where each real provider publishes its keys, relative to the issuer."""
+
+GITLAB_SELF_MANAGED = "gitlab-self-managed"
+"""The name (and path under ``/_sandbox/``) of the self-managed GitLab issuer."""
+
+ISSUERS: dict[str, str] = {**{p: p for p in PROVIDERS}, GITLAB_SELF_MANAGED: "gitlab"}
+"""Every issuer the sandbox serves, by name, with the provider its tokens are for."""
+
+
+def issuer_name(spec: JobSpec) -> str:
+    """The issuer a job's tokens come from: its provider's, or the self-managed GitLab."""
+    return GITLAB_SELF_MANAGED if spec.instance == SELF_MANAGED else spec.provider
 
 
 class InvalidToken(Exception):
@@ -194,40 +208,43 @@ class IdentityProviders:
 
     # ----------------------------------------------------------------- issuers and keys
 
-    def issuer_url(self, provider: str) -> str:
-        """The provider's issuer inside this sandbox (``iss`` of its tokens)."""
-        return f"{self._ctx.base_url}/_sandbox/{provider}"
+    def issuer_url(self, name: str) -> str:
+        """The named issuer inside this sandbox (``iss`` of its tokens); a provider names its own."""
+        return f"{self._ctx.base_url}/_sandbox/{name}"
+
+    def _issuer_named(self, iss: str) -> str | None:
+        """The name of the sandbox issuer whose URL is exactly ``iss``."""
+        return next((name for name in ISSUERS if iss == self.issuer_url(name)), None)
 
     def provider_for_issuer(self, iss: str) -> str | None:
         """Which sandbox provider issues tokens with this exact ``iss``."""
-        for provider in PROVIDERS:
-            if iss == self.issuer_url(provider):
-                return provider
-        return None
+        name = self._issuer_named(iss)
+        return ISSUERS[name] if name is not None else None
 
-    def key(self, provider: str) -> SigningKey:
-        """The provider's signing key (generated once into ``<state_dir>/keys/``)."""
-        if provider not in PROVIDERS:
-            raise ValueError(f"unknown provider {provider!r}")
+    def key(self, name: str) -> SigningKey:
+        """The named issuer's signing key (generated once into ``<state_dir>/keys/``)."""
+        if name not in ISSUERS:
+            raise ValueError(f"unknown provider {name!r}")
         with self._lock:
-            key = self._keys.get(provider)
+            key = self._keys.get(name)
             if key is None:
-                path = self._ctx.state_dir / "keys" / f"{provider}.pem"
-                key = SigningKey.from_private_key(provider, _load_or_create_key(path))
-                self._keys[provider] = key
+                path = self._ctx.state_dir / "keys" / f"{name}.pem"
+                key = SigningKey.from_private_key(ISSUERS[name], _load_or_create_key(path))
+                self._keys[name] = key
             return key
 
-    def sign(self, provider: str, claims: Mapping[str, Any]) -> str:
-        """An RS256 JWT with the provider's key and ``kid`` (and GitHub's ``x5t``)."""
-        key = self.key(provider)
+    def sign(self, name: str, claims: Mapping[str, Any]) -> str:
+        """An RS256 JWT with the issuer's key and ``kid`` (and GitHub's ``x5t``)."""
+        key = self.key(name)
         headers: dict[str, Any] = {"typ": "JWT", "kid": key.kid}
         if key.x5t is not None:
             headers["x5t"] = key.x5t
         return jwt.encode(dict(claims), key.private_key, algorithm="RS256", headers=headers)
 
-    def discovery(self, provider: str) -> dict[str, Any]:
-        """The provider's ``/.well-known/openid-configuration`` document."""
-        issuer = self.issuer_url(provider)
+    def discovery(self, name: str) -> dict[str, Any]:
+        """The named issuer's ``/.well-known/openid-configuration`` document."""
+        issuer = self.issuer_url(name)
+        provider = ISSUERS[name]
         document: dict[str, Any] = {
             "issuer": issuer,
             "jwks_uri": issuer + _JWKS_PATHS[provider],
@@ -262,15 +279,20 @@ class IdentityProviders:
 
     # ----------------------------------------------------------------- verification
 
-    def verify(self, token: str, *, provider: str, audience: str) -> dict[str, Any]:
+    def verify(
+        self, token: str, *, provider: str, audience: str, issuer: str | None = None
+    ) -> dict[str, Any]:
         """Verify a token as PyPI does; return its claims or raise :class:`InvalidToken`.
 
-        RS256 with the provider's key by ``kid``; ``iss`` exact; ``aud`` a single
+        ``issuer`` (default: the provider's own) must be one of the provider's
+        sandbox issuers: the self-managed GitLab's is accepted for ``gitlab``.
+        RS256 with that issuer's key by ``kid``; ``iss`` exact; ``aud`` a single
         string equal to ``audience``; ``iss/iat/exp/aud`` required; ``nbf`` checked
         if present; PyPI's leeway on ``exp`` and on a future ``iat``/``nbf``
         (:mod:`trustpub.oidc.validity`, no client margin), against the sandbox's clock.
         """
-        if provider not in PROVIDERS:
+        name = provider if issuer is None else self._issuer_named(issuer)
+        if name is None or ISSUERS.get(name) != provider:
             raise InvalidToken("unknown provider")
         try:
             header = jwt.get_unverified_header(token)
@@ -278,7 +300,7 @@ class IdentityProviders:
             raise InvalidToken("malformed token") from None
         if header.get("alg") != "RS256":
             raise InvalidToken("algorithm is not RS256")
-        key = self.key(provider)
+        key = self.key(name)
         if header.get("kid") != key.kid:
             raise InvalidToken("unknown kid")
         try:
@@ -287,7 +309,7 @@ class IdentityProviders:
                 key.public_key,
                 algorithms=["RS256"],
                 audience=audience,
-                issuer=self.issuer_url(provider),
+                issuer=self.issuer_url(name),
                 options={
                     "require": list(validity.REQUIRED_CLAIMS),
                     "strict_aud": True,
@@ -327,7 +349,7 @@ class IdentityProviders:
             job,
             folder=self.jobs.folder(job.id),
             base_url=self._ctx.base_url,
-            issuer=self.issuer_url(spec.provider),
+            issuer=self.issuer_url(issuer_name(spec)),
             token=token,
             token_audience=token_audience,
             metadata_host=self._ctx.metadata_host,
@@ -348,11 +370,11 @@ class IdentityProviders:
 
     def job_token(self, job: Job, audience: str) -> str:
         """A fresh token for the job (new ``jti``, ``iat`` now)."""
-        provider = job.spec.provider
+        name = issuer_name(job.spec)
         claims = jobs_module.build_claims(
-            job, issuer=self.issuer_url(provider), audience=audience, now=self._ctx.clock()
+            job, issuer=self.issuer_url(name), audience=audience, now=self._ctx.clock()
         )
-        return self.sign(provider, claims)
+        return self.sign(name, claims)
 
     def google_token(
         self, job: Job, *, email: str, audience: str, full: bool, compute_engine: bool
@@ -381,30 +403,30 @@ class IdentityProviders:
                 methods=["POST"],
             ),
         ]
-        for provider in PROVIDERS:
-            base = f"/_sandbox/{provider}"
+        for name, provider in ISSUERS.items():
+            base = f"/_sandbox/{name}"
             routes.append(
                 Route(
                     f"{base}/.well-known/openid-configuration",
-                    self._discovery_endpoint(provider),
+                    self._discovery_endpoint(name),
                     methods=["GET"],
                 )
             )
             routes.extend(
-                Route(base + path, self._jwks_endpoint(provider), methods=["GET"])
+                Route(base + path, self._jwks_endpoint(name), methods=["GET"])
                 for path in sorted({_JWKS_PATHS[provider], "/jwks"})
             )
         return routes
 
-    def _discovery_endpoint(self, provider: str) -> Callable[[Request], Awaitable[Response]]:
+    def _discovery_endpoint(self, name: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            return JSONResponse(await run_in_threadpool(self.discovery, provider))
+            return JSONResponse(await run_in_threadpool(self.discovery, name))
 
         return endpoint
 
-    def _jwks_endpoint(self, provider: str) -> Callable[[Request], Awaitable[Response]]:
+    def _jwks_endpoint(self, name: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            key = await run_in_threadpool(self.key, provider)
+            key = await run_in_threadpool(self.key, name)
             return JSONResponse({"keys": [key.jwk()]})
 
         return endpoint

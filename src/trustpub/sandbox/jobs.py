@@ -33,6 +33,9 @@ from trustpub._gitlab import token_env_name
 from trustpub.sandbox import ids
 
 PROVIDERS = ("github", "gitlab", "google", "activestate")
+SELF_MANAGED = "self-managed"
+"""GitLab job field ``instance``: the job runs on the sandbox's self-managed GitLab."""
+_GITLAB_INSTANCES = ("gitlab.com", SELF_MANAGED)
 """The identity providers the sandbox imitates, in the contract's vocabulary."""
 
 # Lifetimes, in seconds, as the real providers set them (docs/sandbox-identity.md).
@@ -85,7 +88,7 @@ _FIELDS_BY_PROVIDER: dict[str, frozenset[str]] = {
     ),
     "gitlab": frozenset(
         {"repository", "workflow", "ref", "sha", "environment", "event", "actor", "runner"}
-        | {"audience", "timeout"}
+        | {"audience", "timeout", "instance"}
     ),
     "google": frozenset({"email", "impersonate"}),
     "activestate": frozenset({"organization", "project", "actor", "builder", "audience"}),
@@ -123,6 +126,8 @@ class JobSpec:
     audience: str | None = None
     """GitLab/ActiveState: mint the job's token for this audience instead of the sandbox's."""
     timeout: int = GITLAB_DEFAULT_TIMEOUT
+    instance: str | None = None
+    """GitLab: ``gitlab.com`` (the default) or ``self-managed`` (the second GitLab issuer)."""
     email: str | None = None
     impersonate: str | None = None
     organization: str | None = None
@@ -226,6 +231,10 @@ def _check_gitlab(data: Mapping[str, Any], values: dict[str, Any]) -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
         raise JobError("job field 'timeout' must be a positive number of seconds")
     values["timeout"] = timeout
+    instance = data.get("instance") or "gitlab.com"
+    if instance not in _GITLAB_INSTANCES:
+        raise JobError(f"job field 'instance' must be {' or '.join(_GITLAB_INSTANCES)}")
+    values["instance"] = None if instance == "gitlab.com" else instance
 
 
 def _check_google(data: Mapping[str, Any], values: dict[str, Any]) -> None:
@@ -859,6 +868,7 @@ def _gitlab_env(job: Job, *, issuer: str) -> dict[str, str]:
 __all__ = [
     "DEFAULTS",
     "PROVIDERS",
+    "SELF_MANAGED",
     "Job",
     "JobError",
     "JobSpec",

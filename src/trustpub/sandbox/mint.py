@@ -44,7 +44,9 @@ class Identity(Protocol):
 
     def provider_for_issuer(self, iss: str) -> str | None: ...
 
-    def verify(self, token: str, *, provider: str, audience: str) -> dict[str, Any]: ...
+    def verify(
+        self, token: str, *, provider: str, audience: str, issuer: str | None = None
+    ) -> dict[str, Any]: ...
 
     def routes(self) -> list[BaseRoute]: ...
 
@@ -161,7 +163,7 @@ class OidcEndpoints:
             provider=provider,
             issuer=iss,
             canonical_issuer=canonical,
-            jti_seen=lambda jti: self.state.jti_used(f"{canonical}/{jti}", now),
+            jti_seen=lambda jti: self.state.jti_used(f"{iss}/{jti}", now),
         )
         for entry in entries:
             if lookup.publisher is not None and entry.publisher is lookup.publisher:
@@ -185,7 +187,7 @@ class OidcEndpoints:
                     "invalid-publisher",
                     f"valid token, but no corresponding publisher ({found.reason})",
                 )
-            self._claim_jti(claims, provider, now)
+            self._claim_jti(claims, iss, now)
             expires_at = int(now) + self.ctx.token_lifetime
             value = self.state.mint(
                 TokenRecord(
@@ -215,7 +217,9 @@ class OidcEndpoints:
                 "not-enabled", f"{provider} trusted publishing functionality not enabled"
             )
         try:
-            claims = identity.verify(token, provider=provider, audience=self.ctx.audience)
+            claims = identity.verify(
+                token, provider=provider, audience=self.ctx.audience, issuer=iss
+            )
         except InvalidToken:  # the reason is never disclosed
             raise MintRefusal("invalid-token", "malformed or invalid token") from None
         return claims, provider, iss
@@ -242,13 +246,12 @@ class OidcEndpoints:
         self.state.create_project(name)
         self.state.reify(pending)
 
-    def _claim_jti(self, claims: dict[str, Any], provider: str, now: float) -> None:
-        """Record the token's jti so that it mints once (PyPI's reuse check)."""
+    def _claim_jti(self, claims: dict[str, Any], iss: str, now: float) -> None:
+        """Record the token's jti, per issuer, so that it mints once (PyPI's reuse check)."""
         jti = claims.get("jti")
-        identity = self.identity
-        if not (isinstance(jti, str) and jti) or identity is None:
+        if not (isinstance(jti, str) and jti):
             return
-        key = f"{identity.issuer_url(provider)}/{jti}"
+        key = f"{iss}/{jti}"
         exp = claims.get("exp")
         expires = (float(exp) if isinstance(exp, (int, float)) else now) + _JTI_KEPT
         if not self.state.claim_jti(key, expires, now):

@@ -34,7 +34,7 @@ from trustpub.sandbox.app import build_app
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.faults import DropSimulatedCuts
-from trustpub.sandbox.identity import IdentityProviders
+from trustpub.sandbox.identity import GITLAB_SELF_MANAGED, IdentityProviders
 from trustpub.sandbox.responses import reason_phrase
 from trustpub.sandbox.sigstore.trust import trust_config_path
 from trustpub.sandbox.state import IndexState, TokenRecord
@@ -255,6 +255,7 @@ def run(
             "trust_config": str(trust_config_path(state_dir)),
             "audience": settings.audience,
             "metadata_host": ctx.metadata_host,
+            "gitlab_custom_issuer": identity.issuer_url(GITLAB_SELF_MANAGED),
             "api_token_file": str(state_dir / "api-token"),
             "state_dir": str(state_dir),
             "pid": os.getpid(),
