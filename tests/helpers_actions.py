@@ -19,7 +19,9 @@ else fails loudly (:class:`HarnessError`) instead of being guessed:
   ``before_script``/``script`` run as one ``bash -eo pipefail`` script.
 
 :func:`offline_wheelhouse` repacks installed distributions as wheels so that the
-action's ``pip install`` runs with ``PIP_NO_INDEX`` (tests never use the network).
+action's ``pip install`` runs with ``PIP_NO_INDEX`` (tests never use the network);
+:func:`wheelhouse_lock` and :func:`action_checkout` give the action a hash lock over
+those wheels, so its ``--require-hashes`` install runs unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import copy
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -758,12 +761,52 @@ def offline_pip_env(wheelhouse: Path) -> dict[str, str]:
     }
 
 
+ACTION_LOCK = Path("requirements") / "action.txt"
+"""Where the action's hash-locked install list lives, relative to its checkout."""
+
+_CHECKOUT_PARTS = ("action.yml", "pyproject.toml", "README.md", "src")
+
+
+def wheelhouse_lock(wheelhouse: Path, *, skip: Sequence[str] = ()) -> str:
+    """A requirements file pinning every wheel in ``wheelhouse`` by version and sha256.
+
+    Repacked wheels are not PyPI's files, so the action's shipped lock can never match
+    them; the tests hand the action a lock over these wheels instead, and the action
+    still installs with ``--require-hashes`` exactly as on a real runner.
+    """
+    skipped = {canonicalize_name(name) for name in skip}
+    lines: list[str] = []
+    for wheel in sorted(wheelhouse.glob("*.whl")):
+        name, version = wheel.name.split("-")[:2]
+        if canonicalize_name(name) in skipped:
+            continue
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        lines.append(f"{name}=={version} --hash=sha256:{digest}")
+    return "\n".join(lines) + "\n"
+
+
+def action_checkout(source: Path, dest: Path, lock: str) -> Path:
+    """Copy what the action needs from ``source`` into ``dest``, with ``lock`` as its lock."""
+    for part in _CHECKOUT_PARTS:
+        origin = source / part
+        if origin.is_dir():
+            shutil.copytree(origin, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, dest / part)
+    (dest / ACTION_LOCK).parent.mkdir(parents=True, exist_ok=True)
+    (dest / ACTION_LOCK).write_text(lock, encoding="utf-8")
+    return dest
+
+
 __all__ = [
+    "ACTION_LOCK",
     "ActionRun",
     "Annotation",
     "GitLabRun",
     "HarnessError",
     "StepRun",
+    "action_checkout",
     "as_string",
     "condition",
     "evaluate",
@@ -779,4 +822,5 @@ __all__ = [
     "run_gitlab_job",
     "setup_python_stand_in",
     "truthy",
+    "wheelhouse_lock",
 ]

@@ -21,10 +21,12 @@ from packaging.requirements import Requirement
 from fixtures_dists import make_release
 from helpers_actions import (
     ActionRun,
+    action_checkout,
     offline_pip_env,
     offline_wheelhouse,
     run_action,
     run_gitlab_job,
+    wheelhouse_lock,
 )
 from helpers_env import sandbox_env
 from helpers_sandbox import Sandbox, unique_name
@@ -59,6 +61,13 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert built.returncode == 0, built.stderr
     return house
+
+
+@pytest.fixture(scope="module")
+def action_dir(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
+    """This checkout's action, its lock pinning the offline wheels by hash instead of PyPI's."""
+    lock = wheelhouse_lock(wheelhouse, skip=["trustpub"])
+    return action_checkout(ROOT, tmp_path_factory.mktemp("action"), lock)
 
 
 def _base_env(wheelhouse: Path, path: str) -> dict[str, str]:
@@ -101,13 +110,14 @@ def _github_job(sandbox: Sandbox, name: str, workflow: str) -> dict[str, str]:
 def _run(
     sandbox: Sandbox,
     wheelhouse: Path,
+    action_dir: Path,
     tmp_path: Path,
     job: dict[str, str],
     path: str,
     **inputs: str,
 ) -> ActionRun:
     return run_action(
-        ROOT,
+        action_dir,
         inputs={"repository-url": sandbox.upload_url, **inputs},
         env={**_base_env(wheelhouse, path), **sandbox.env(), **job},
         workspace=tmp_path / "workspace",
@@ -125,7 +135,7 @@ def _no_secret_leaks(run: ActionRun, *secrets: str) -> None:
 
 
 def test_action_publishes_with_trusted_publishing(
-    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+    sandbox: Sandbox, wheelhouse: Path, action_dir: Path, tmp_path: Path
 ) -> None:
     name = unique_name("act")
     sandbox.add_publisher(
@@ -141,6 +151,7 @@ def test_action_publishes_with_trusted_publishing(
     run = _run(
         sandbox,
         wheelhouse,
+        action_dir,
         tmp_path,
         job,
         _python_path(),
@@ -168,7 +179,7 @@ def test_action_publishes_with_trusted_publishing(
 
 
 def test_action_with_a_wrong_publisher_fails_with_an_annotation(
-    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+    sandbox: Sandbox, wheelhouse: Path, action_dir: Path, tmp_path: Path
 ) -> None:
     """No python on PATH (setup-python's stand-in runs) and a publisher for another workflow."""
     name = unique_name("act")
@@ -181,7 +192,7 @@ def test_action_with_a_wrong_publisher_fails_with_an_annotation(
     )
     make_release(tmp_path / "workspace" / "dist", name, "1.0.0")
     job = _github_job(sandbox, name, "ci.yml")
-    run = _run(sandbox, wheelhouse, tmp_path, job, _path_without_python(tmp_path))
+    run = _run(sandbox, wheelhouse, action_dir, tmp_path, job, _path_without_python(tmp_path))
     log = run.stdout + run.stderr + run.summary
     assert not run.ok, log
     assert run.step("setup-python").stand_in
@@ -197,13 +208,13 @@ def test_action_with_a_wrong_publisher_fails_with_an_annotation(
 
 
 def test_action_with_an_api_token_masks_it_first(
-    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+    sandbox: Sandbox, wheelhouse: Path, action_dir: Path, tmp_path: Path
 ) -> None:
     name = unique_name("act")
     make_release(tmp_path / "workspace" / "dist", name, "2.0.0")
     job = _github_job(sandbox, name, "release.yml")
     token = sandbox.api_token
-    run = _run(sandbox, wheelhouse, tmp_path, job, _python_path(), password=token)
+    run = _run(sandbox, wheelhouse, action_dir, tmp_path, job, _python_path(), password=token)
     assert run.ok, run.stdout + run.stderr
     assert run.masks[0] == token  # the very first thing the action prints
     assert run.outputs["trusted-publishing"] == "false"
@@ -212,11 +223,13 @@ def test_action_with_an_api_token_masks_it_first(
 
 
 def test_action_refuses_a_missing_packages_dir(
-    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+    sandbox: Sandbox, wheelhouse: Path, action_dir: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "workspace").mkdir()
     job = _github_job(sandbox, unique_name("act"), "release.yml")
-    run = _run(sandbox, wheelhouse, tmp_path, job, _python_path(), **{"packages-dir": "nope"})
+    run = _run(
+        sandbox, wheelhouse, action_dir, tmp_path, job, _python_path(), **{"packages-dir": "nope"}
+    )
     assert run.step("publish").returncode == 2
     assert any("packages-dir 'nope'" in a.message for a in run.annotations)
 
@@ -300,14 +313,16 @@ jobs:
 """
 
 
-def test_action_check_only_reports_without_publishing(wheelhouse: Path, tmp_path: Path) -> None:
+def test_action_check_only_reports_without_publishing(
+    wheelhouse: Path, action_dir: Path, tmp_path: Path
+) -> None:
     """`check-only: true`: trustpub check on the workspace, annotations on the lines, no upload."""
     workspace = tmp_path / "workspace"
     workflows = workspace / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (workflows / "release.yml").write_text(BROKEN_WORKFLOW, encoding="utf-8")
     run = run_action(
-        ROOT,
+        action_dir,
         inputs={
             "check-only": "true",
             "expect": "provider=github\nrepository=octo/pkg\nworkflow=release.yml\nenvironment=pypi",
@@ -327,7 +342,7 @@ def test_action_check_only_reports_without_publishing(wheelhouse: Path, tmp_path
 
 
 def test_init_workflow_with_the_action_publishes(
-    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+    sandbox: Sandbox, wheelhouse: Path, action_dir: Path, tmp_path: Path
 ) -> None:
     """`trustpub init --action-commit SHA`: the publish job's `uses: trustpub/trustpub@SHA`
     step runs this checkout's action.yml (the commit stands for this tree)."""
@@ -372,7 +387,7 @@ def test_init_workflow_with_the_action_publishes(
     def action(with_inputs: Mapping[str, str], step_env: Mapping[str, str]) -> dict[str, str]:
         used.append(dict(with_inputs))
         inner = run_action(
-            ROOT,
+            action_dir,
             inputs={**with_inputs, "repository-url": sandbox.upload_url},
             env=step_env,
             workspace=repo,
@@ -409,7 +424,7 @@ def test_init_workflow_with_the_action_publishes(
 
 @pytest.mark.slow  # two action runs (about 4 minutes here)
 def test_action_inputs_cannot_inject_commands_or_options(
-    sandbox: Sandbox, wheelhouse: Path, tmp_path: Path
+    sandbox: Sandbox, wheelhouse: Path, action_dir: Path, tmp_path: Path
 ) -> None:
     """Issue 14 class 8: a `user` with a newline stays in its one ::error line; a packages-dir
     starting with "-" is a path after "--", never an option."""
@@ -419,6 +434,7 @@ def test_action_inputs_cannot_inject_commands_or_options(
     run = _run(
         sandbox,
         wheelhouse,
+        action_dir,
         tmp_path,
         job,
         _python_path(),
@@ -430,5 +446,7 @@ def test_action_inputs_cannot_inject_commands_or_options(
     assert not any(line.startswith("::stop-commands") for line in publish_out.splitlines())
     assert any("user 'someone" in a.message for a in run.annotations), run.annotations
     make_release(workspace / "-dist", unique_name("act"), "1.0.0")
-    run = _run(sandbox, wheelhouse, tmp_path, job, _python_path(), **{"packages-dir": "-dist"})
+    run = _run(
+        sandbox, wheelhouse, action_dir, tmp_path, job, _python_path(), **{"packages-dir": "-dist"}
+    )
     assert "no such option" not in (run.stdout + run.stderr).lower()
