@@ -215,7 +215,7 @@ class TrustedPublisher:
         *,
         client: httpx.Client,
         reporter: Reporter = NULL_REPORTER,
-        before_mint: Callable[[DecodedToken], None] | None = None,
+        on_secret: Callable[[Secret], None] | None = None,
         clock: Callable[[], float] = time.time,
         retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
@@ -223,7 +223,10 @@ class TrustedPublisher:
         project: str | None = None,
     ) -> None:
         """``declared`` (the publisher the user expects) and ``project`` only enrich refusal
-        explanations; ``sleep`` is injectable for tests."""
+        explanations; ``sleep`` is injectable for tests.
+
+        ``on_secret`` receives each OIDC token and each minted token as soon as it
+        exists, before any message about it (the CLI masks it on GitHub there)."""
         parts = urlsplit(target.index_url)
         if parts.scheme != "https" and not (parts.scheme == "http" and target.is_loopback):
             raise ExchangeError(
@@ -235,7 +238,7 @@ class TrustedPublisher:
         self._detection = detection
         self._client = client
         self._reporter = reporter
-        self._before_mint = before_mint
+        self._on_secret = on_secret or _ignore
         self._clock = clock
         self._policy = RetryPolicy(retries=max(0, retries))
         self._sleep = sleep
@@ -248,7 +251,7 @@ class TrustedPublisher:
         self._pause_until = 0.0
         self._minted: list[Secret] = []
         self._exchanged: set[str] = set()
-        self._checked = False
+        self._pending: tuple[Secret, DecodedToken] | None = None
         self.minted_count = 0
 
     # ------------------------------------------------------------------ audience
@@ -317,9 +320,26 @@ class TrustedPublisher:
     # ------------------------------------------------------------------ OIDC token
 
     def oidc_token(self) -> tuple[Secret, DecodedToken]:
-        """A fresh OIDC token for the index's audience, checked locally before it is sent."""
+        """A fresh OIDC token for the index's audience, checked locally before it is sent.
+
+        The next mint exchanges this token (no second fetch); later mints fetch their own.
+        A token endpoint's passing failure is retried under the retry policy.
+        """
+
+        def attempt(_number: int) -> tuple[Secret, DecodedToken] | Retry:
+            try:
+                return self._fresh_oidc_token()
+            except TransientIdentityError as error:
+                return Retry(error)
+
+        with self._lock:
+            self._pending = self._policy.run(attempt, sleep=self._sleep)
+            return self._pending
+
+    def _fresh_oidc_token(self) -> tuple[Secret, DecodedToken]:
         audience = self.audience()
         token = self._detection.fetch_token(audience, client=self._client)
+        self._on_secret(token)
         decoded = decode_unverified(token.reveal())
         self._check_token(decoded, audience)
         return token, decoded
@@ -473,7 +493,6 @@ class TrustedPublisher:
     def _mint(self) -> MintedToken:
         url = self._target.oidc_url("mint-token")
         attempts = self._policy.retries + 1
-        self._checked = False
 
         def attempt(number: int) -> MintedToken | Retry:
             self._reporter.debug(
@@ -488,13 +507,11 @@ class TrustedPublisher:
 
     def _mint_once(self, url: str) -> MintedToken | Retry:
         """One attempt: a fresh OIDC token, checked, exchanged at the mint endpoint."""
+        pending, self._pending = self._pending, None
         try:
-            token, decoded = self.oidc_token()
+            token, decoded = pending or self._fresh_oidc_token()
         except TransientIdentityError as error:
             return Retry(error)
-        if self._before_mint is not None and not self._checked:
-            self._before_mint(decoded)
-        self._checked = True
         if self._detection.static_token and token.fingerprint in self._exchanged:
             raise ExchangeError(
                 f"the {self._detection.provider} OIDC token was already exchanged once in "
@@ -537,6 +554,7 @@ class TrustedPublisher:
                 hint="the index does not speak PyPI's trusted-publishing protocol",
                 anchor="mint-malformed-response",
             )
+        self._on_secret(minted.token)  # before the "minted ..." line can be printed
         if self._detection.static_token:
             self._exchanged.add(token.fingerprint)
         return minted
@@ -635,6 +653,10 @@ class TrustedPublisher:
             return response
 
         return self._policy.run(attempt, sleep=self._sleep)
+
+
+def _ignore(_secret: Secret) -> None:
+    pass
 
 
 def _burn_refused(response: httpx.Response) -> NetworkError:

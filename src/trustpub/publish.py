@@ -27,10 +27,9 @@ file's status, so the CLI can print the same summary in every case.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -52,7 +51,7 @@ from trustpub.repository import IndexTarget, normalize_name
 
 if TYPE_CHECKING:
     from trustpub.attest import Refusal
-    from trustpub.exchange import TrustedPublisher, UploadCredential
+    from trustpub.exchange import UploadCredential
     from trustpub.oidc.claims import DecodedToken
     from trustpub.oidc.publishers import Publisher
     from trustpub.oidc.rules import Comparison
@@ -199,49 +198,21 @@ def keyring_lookup(service: str, username: str) -> str | None:
 
 
 class RecordingReporter:
-    """Forwards to another reporter and remembers each file's latest status.
-
-    :meth:`held` buffers the messages of the current thread until the block
-    ends, so that a secret obtained inside the block can be masked before any
-    line about it (``minted an upload token ...``) is printed.
-    """
+    """Forwards to another reporter and remembers each file's latest status."""
 
     def __init__(self, inner: Reporter) -> None:
         self.inner = inner
         self.statuses: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._local = threading.local()
-
-    @contextlib.contextmanager
-    def held(self, release: Callable[[], None]) -> Iterator[None]:
-        """Buffer this thread's messages; on exit call ``release`` first, then print them."""
-        buffer: list[tuple[Callable[[str], None], str]] = []
-        self._local.buffer = buffer
-        try:
-            yield
-        finally:
-            self._local.buffer = None
-            try:
-                release()
-            finally:
-                for emit, message in buffer:
-                    emit(message)
-
-    def _emit(self, emit: Callable[[str], None], message: str) -> None:
-        buffer = getattr(self._local, "buffer", None)
-        if buffer is None:
-            emit(message)
-        else:
-            buffer.append((emit, message))
 
     def debug(self, message: str) -> None:
-        self._emit(self.inner.debug, message)
+        self.inner.debug(message)
 
     def info(self, message: str) -> None:
-        self._emit(self.inner.info, message)
+        self.inner.info(message)
 
     def warning(self, message: str) -> None:
-        self._emit(self.inner.warning, message)
+        self.inner.warning(message)
 
     def file_started(self, filename: str, size: int) -> None:
         with self._lock:
@@ -431,6 +402,34 @@ class AttestState:
         )
 
 
+@dataclass(frozen=True)
+class IdentityCheck:
+    """What is known about the OIDC token before anything is minted."""
+
+    claims: tuple[tuple[str, str], ...]
+    """Its non-secret claims (shown in dry runs)."""
+    findings: tuple[Finding, ...]
+    comparison: tuple[str, ...]
+    """The comparison with the declared publisher, line by line (empty: none declared)."""
+    mismatch: TrustpubError | None
+    """Set when the declared publisher would refuse these claims."""
+
+    def verdict(self) -> TrustpubError | None:
+        """The dry run's answer: the mismatch, else the first finding that blocks publishing."""
+        if self.mismatch is not None:
+            return self.mismatch
+        blockers = [finding for finding in self.findings if finding.blocks]
+        if not blockers:
+            return None
+        first = blockers[0]
+        return IdentityError(
+            f"preflight: {first.message}",
+            hint=first.fix,
+            details=[_finding_text(finding) for finding in blockers[1:]],
+            anchor=first.id,
+        )
+
+
 class Publication:
     """One run of ``trustpub publish``; see the module docstring for the order of steps."""
 
@@ -613,23 +612,44 @@ class Publication:
             return f"API token ({where})"
         return f"user {credential.username} (password from {where})"
 
-    def _comparison_notes(
-        self, publisher: Publisher | None, decoded: DecodedToken
-    ) -> tuple[list[str], TrustpubError | None]:
-        """Compare the claims with the declared publisher: (lines, error when it would be refused)."""
-        if publisher is None:
-            return [], None
-        from trustpub.oidc.diagnostics import comparison_lines
-        from trustpub.oidc.rules import compare
+    def _check_identity(
+        self,
+        detection: Detection,
+        decoded: DecodedToken,
+        audience: str,
+        publisher: Publisher | None,
+    ) -> IdentityCheck:
+        """Preflight the claims and compare them with the declared publisher.
 
-        comparison = compare(publisher, decoded.claims, issuer=decoded.issuer)
-        lines = comparison_lines(comparison)
-        if comparison.ok:
-            self.reporter.info(
-                f"the OIDC claims match the declared publisher ({publisher.describe()})"
-            )
-            return lines, None
-        return lines, mismatch_error(comparison, publisher)
+        A real run shows the findings as warnings here and lets the index judge
+        (its refusal is explained); a dry run, which cannot ask, reports them.
+        """
+        import time
+
+        from trustpub.providers import preflight
+
+        findings = preflight(
+            detection.provider, decoded, self.env, audience=audience, now=time.time()
+        )
+        if not self.request.dry_run:
+            for finding in findings:
+                if finding.severity != "info":
+                    self.reporter.warning(_finding_text(finding))
+        lines: list[str] = []
+        mismatch: TrustpubError | None = None
+        if publisher is not None:
+            from trustpub.oidc.diagnostics import comparison_lines
+            from trustpub.oidc.rules import compare
+
+            comparison = compare(publisher, decoded.claims, issuer=decoded.issuer)
+            lines = comparison_lines(comparison)
+            if comparison.ok:
+                self.reporter.info(
+                    f"the OIDC claims match the declared publisher ({publisher.describe()})"
+                )
+            else:
+                mismatch = mismatch_error(comparison, publisher)
+        return IdentityCheck(_claim_lines(decoded), tuple(findings), tuple(lines), mismatch)
 
     # ---- the run ------------------------------------------------------------
     def run(self) -> PublishResult:
@@ -753,98 +773,58 @@ class Publication:
     def _run_trusted(
         self, dists: Sequence[Distribution], detection: Detection, publisher: Publisher | None
     ) -> PublishResult:
+        """Audience -> OIDC token (checked) -> preflight and comparison -> mint -> upload -> burn.
+
+        ``--dry-run`` is the same path, stopped before the mint. The exchange hands
+        each OIDC token and each minted token to the secret sink before any line
+        about it.
+        """
         from trustpub.exchange import TrustedPublisher
 
         assert self.target is not None
-        notes: list[str] = []
-
-        def before_mint(decoded: DecodedToken) -> None:
-            if not notes:
-                for finding in self._preflight(detection, decoded, None):
-                    if finding.severity != "info":
-                        self.reporter.warning(_finding_text(finding))
-            lines, error = self._comparison_notes(publisher, decoded)
-            notes[:] = lines or ["(no publisher declared)"]
-            if error is not None:
-                raise error
-            self._predict(detection, decoded)
-
-        masked = _masking(detection, self.secret_sink)
         exchange = TrustedPublisher(
             self.target,
-            masked,
+            detection,
             client=self.client,
             reporter=self.reporter,
-            before_mint=before_mint,
+            on_secret=self.secret_sink,
             declared=publisher,
             project=dists[0].normalized_name if dists else None,
         )
-        if self.request.dry_run:
-            return self._dry_trusted(dists, exchange, detection, publisher)
-
-        def credential() -> UploadCredential:
-            minted: list[UploadCredential] = []
-
-            def mask() -> None:
-                if minted:
-                    self.secret_sink(minted[0].password)
-
-            # The token is masked before the exchange's "minted ..." line is printed.
-            with self.reporter.held(mask):
-                minted.append(exchange.credential())
-            return minted[0]
-
+        audience = exchange.audience()
+        self.reporter.info(f"audience: {audience}")
+        _token, decoded = exchange.oidc_token()  # the token the mint will exchange
+        check = self._check_identity(detection, decoded, audience, publisher)
+        if self.request.dry_run:  # the same path, stopped before the mint
+            return self._dry_trusted(dists, detection, decoded, check)
+        if check.mismatch is not None:
+            raise check.mismatch
+        self._predict(detection, decoded)
         try:
             # Mint before the first upload: a refusal is reported as itself, not per file.
-            credential()
-            dists = self._attest(dists, masked)
-            report = self._upload(dists, credential)
+            exchange.credential()
+            dists = self._attest(dists, detection)
+            report = self._upload(dists, exchange.credential)
         finally:
             if exchange.minted_count:
                 exchange.burn()
         result = self._from_report(dists, report, trusted=True, identity=detection.description)
-        shown = tuple(line for line in notes if line != "(no publisher declared)")
         return dataclasses.replace(
             result,
-            notes=shown,
+            notes=check.comparison,
             minted=exchange.minted_count,
             attestation_identity=self.attest.identity,
         )
 
-    def _preflight(
-        self, detection: Detection, decoded: DecodedToken, audience: str | None
-    ) -> list[Finding]:
-        import time
-
-        from trustpub.providers import preflight
-
-        return preflight(detection.provider, decoded, self.env, audience=audience, now=time.time())
-
     def _dry_trusted(
         self,
         dists: Sequence[Distribution],
-        exchange: TrustedPublisher,
         detection: Detection,
-        publisher: Publisher | None,
+        decoded: DecodedToken,
+        check: IdentityCheck,
     ) -> PublishResult:
-        audience = exchange.audience()
-        self.reporter.info(f"audience: {audience}")
-        _token, decoded = exchange.oidc_token()
-        claims = _claim_lines(decoded)
-        findings = self._preflight(detection, decoded, audience)
-        notes = [_finding_text(finding) for finding in findings]
-        blockers = [finding for finding in findings if finding.blocks]
-        lines, mismatch = self._comparison_notes(publisher, decoded)
-        notes.extend(lines)
+        """The dry run's report: what the index would be asked, without minting."""
         self._apply_refusal(self._refusal(True, detection.provider, decoded.claims), dists)
-        if blockers and mismatch is None:
-            first = blockers[0]
-            mismatch = IdentityError(
-                f"preflight: {first.message}",
-                hint=first.fix,
-                details=[_finding_text(finding) for finding in blockers[1:]],
-                anchor=first.id,
-            )
 
         def no_credential() -> UploadCredential:
             raise UsageError("a dry run never mints a token")  # pragma: no cover - guard
@@ -855,10 +835,11 @@ class Publication:
             files,
             trusted=True,
             identity=detection.description,
-            error=mismatch or conflict,
+            error=check.verdict() or conflict,
             dry=True,
         )
-        return dataclasses.replace(result, claims=claims, notes=tuple(notes))
+        notes = (*map(_finding_text, check.findings), *check.comparison)
+        return dataclasses.replace(result, claims=check.claims, notes=notes)
 
     # ---- attestations -------------------------------------------------------
     def _refusal(
@@ -1018,18 +999,6 @@ class Publication:
             dry_run=dry,
             skipped_paths=self.skipped_paths,
         )
-
-
-def _masking(detection: Detection, sink: SecretSink) -> Detection:
-    """The same detection, whose fetched OIDC tokens reach ``sink`` before anyone else."""
-    fetcher = detection.fetcher
-
-    def fetch(audience: str, client: httpx.Client | None) -> Secret:
-        token = fetcher(audience, client)
-        sink(token)
-        return token
-
-    return dataclasses.replace(detection, fetcher=fetch)
 
 
 def publish(

@@ -23,7 +23,6 @@ from trustpub.exchange import (
     UploadCredential,
 )
 from trustpub.oidc import validity
-from trustpub.oidc.claims import DecodedToken
 from trustpub.oidc.diagnostics import explain_mint_error
 from trustpub.providers import Detection, TransientIdentityError
 from trustpub.repository import PYPI, TESTPYPI, IndexTarget, resolve_repository
@@ -470,23 +469,53 @@ def test_concurrent_threads_share_one_mint(tp: TrustedPublisher, httpx_mock: HTT
     assert tp.minted_count == 1
 
 
-def test_before_mint_sees_the_claims_and_can_stop_the_mint(
-    tp: TrustedPublisher, httpx_mock: HTTPXMock, source: Source, client: httpx.Client
+def test_the_checked_oidc_token_is_the_one_minted_with_and_secrets_are_handed_over_first(
+    httpx_mock: HTTPXMock, source: Source, client: httpx.Client, reporter: Recorder
 ) -> None:
+    """publish.py checks the token from oidc_token() before minting; the mint must send that
+    very token (one fetch), and each secret reaches on_secret before any line mentions it."""
     audience_ok(httpx_mock)
-    seen: list[DecodedToken] = []
+    mint_ok(httpx_mock)
+    events: list[str] = []
+    secrets: list[Secret] = []
 
-    def stop(decoded: DecodedToken) -> None:
-        seen.append(decoded)
-        raise ExchangeError("claims do not match --expect")
+    def on_secret(secret: Secret) -> None:
+        secrets.append(secret)
+        events.append(f"secret {len(secrets)}")
+
+    class Ordered(Recorder):
+        def info(self, message: str) -> None:
+            events.append(f"info {message.split(' ')[0]}")
+            super().info(message)
 
     tp = TrustedPublisher(
-        INDEX, source.detection(), client=client, before_mint=stop, clock=source.clock
+        INDEX,
+        source.detection(),
+        client=client,
+        reporter=Ordered(),
+        on_secret=on_secret,
+        clock=source.clock,
     )
-    with pytest.raises(ExchangeError, match="claims do not match"):
-        tp.credential()
-    assert seen[0].claims["repository"] == "octo/pkg"
-    assert [r.method for r in httpx_mock.get_requests()] == ["GET"]  # never minted
+    token, decoded = tp.oidc_token()
+    assert decoded.claims["repository"] == "octo/pkg"
+    assert secrets == [token]
+    credential = tp.credential()
+    (mint,) = [r for r in httpx_mock.get_requests() if str(r.url) == MINT_URL]
+    assert json.loads(mint.content) == {"token": token.reveal()}
+    assert len(source.issued) == 1
+    assert secrets == [token, credential.password]
+    assert events == ["secret 1", "secret 2", "info minted"]
+
+
+def test_oidc_token_retries_a_passing_token_endpoint_failure(
+    tp: TrustedPublisher, source: Source, httpx_mock: HTTPXMock, sleeps: list[float]
+) -> None:
+    audience_ok(httpx_mock)
+    source.failures.append(TransientIdentityError("token endpoint answered 503"))
+    _token, decoded = tp.oidc_token()
+    assert decoded.claims["repository"] == "octo/pkg"
+    assert len(sleeps) == 1
+    assert len(source.issued) == 1
 
 
 def test_mint_retries_with_a_fresh_oidc_token_each_attempt(
