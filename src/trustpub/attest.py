@@ -22,13 +22,13 @@ import ipaddress
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from trustpub._secret import Secret
+from trustpub._threads import worker_pool
 from trustpub.errors import UploadError
 
 if TYPE_CHECKING:
@@ -306,7 +306,7 @@ class DistSigner:
         if not dists:
             return {}
         written = {dists[0]: self.write(dists[0])}
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        with worker_pool(max(1, jobs), "trustpub-sign") as pool:
             written.update(zip(dists[1:], pool.map(self.write, dists[1:]), strict=True))
         return written
 

@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "trustpub"
 # Rooms that only the CLI may import.
 CLI_ONLY = {"cli", "sandbox"}
 # The foundation: imported by everyone, importing nothing above it.
-FOUNDATION = {"__version__", "errors", "_secret", "reporter", "repository", "_gitlab"}
+FOUNDATION = {"__version__", "errors", "_secret", "reporter", "repository", "_gitlab", "_threads"}
 # room -> rooms it must never import (besides the CLI-only ones).
 FORBIDDEN: dict[str, set[str]] = {
     "oidc": {"providers", "exchange", "upload", "publish", "_http"},

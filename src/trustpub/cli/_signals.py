@@ -19,19 +19,23 @@ burn, no summary and no outputs.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import sys
 import threading
 from types import FrameType
 
+from trustpub._threads import block_signals
+
 GRACE_SECONDS = 4.0
 """How long the cleanup after a signal may take before the process ends anyway."""
 
-_received: list[int] = []
-_lock = threading.Lock()
-
-
+# A second signal can run its handler *inside* the first one's, between two bytecodes, so
+# the handler decides "first" with one atomic step (next() on a C counter) and takes no lock:
+# a lock deadlocked there, and a check-then-append let both handlers believe they were second.
+_count = itertools.count()
+_first: list[int] = []
 _signalled = threading.Event()
 
 
@@ -51,25 +55,31 @@ def install() -> None:
 
 
 def _handle(signum: int, frame: FrameType | None) -> None:
-    with _lock:
-        first = not _received
-        _received.append(signum)
-    if not first:
+    if next(_count) > 0:
         return
+    _first.append(signum)
     _signalled.set()
     raise KeyboardInterrupt
 
 
 def _watchdog() -> None:
+    # This thread must not take the signals itself (see trustpub._threads): a signal the
+    # kernel hands to it would not wake the main thread, and the handler would never run.
+    block_signals()
     _signalled.wait()
     threading.Event().wait(GRACE_SECONDS)
-    finish(exit_code())
+    # The main thread may be stuck holding a stream's lock: flush from a helper thread and
+    # give it a moment, but end the process whatever happens.
+    code = exit_code()
+    flusher = threading.Thread(target=_flush, name="trustpub-signal-flush", daemon=True)
+    flusher.start()
+    flusher.join(0.5)
+    os._exit(code)
 
 
 def received() -> int | None:
     """The first signal received, or None."""
-    with _lock:
-        return _received[0] if _received else None
+    return _first[0] if _first else None
 
 
 def exit_code() -> int:
@@ -78,11 +88,15 @@ def exit_code() -> int:
     return 128 + (signum if signum is not None else signal.SIGINT)
 
 
-def finish(code: int) -> None:
-    """Flush the output and end the process now (abandoned requests are not waited for)."""
+def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
+
+
+def finish(code: int) -> None:
+    """Flush the output and end the process now (abandoned requests are not waited for)."""
+    _flush()
     os._exit(code)
 
 

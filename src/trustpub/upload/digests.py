@@ -14,10 +14,12 @@ BLAKE2b is absent from some FIPS builds of Python; its digest is then
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from trustpub._threads import worker_pool
 
 CHUNK_SIZE = 1 << 20
 """Bytes read per chunk (1 MiB)."""
@@ -52,7 +54,7 @@ def file_digests(path: str | Path, *, chunk_size: int = CHUNK_SIZE) -> FileDiges
                 blake.update(chunk)
             size = len(chunk)
         else:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trustpub-hash") as pool:
+            with worker_pool(1, "trustpub-hash") as pool:
                 pending: Future[None] | None = None
                 while chunk:
                     size += len(chunk)

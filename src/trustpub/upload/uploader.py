@@ -14,7 +14,7 @@ import base64
 import http
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ from trustpub._http import (
     retryable_status,
 )
 from trustpub._secret import scrub_outside
+from trustpub._threads import worker_pool
 from trustpub.errors import NetworkError, TrustpubError, UploadError
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import IndexTarget
@@ -572,9 +573,7 @@ class Uploader:
             for dist in dists:
                 self._run(dist)
             return
-        pool = ThreadPoolExecutor(
-            max_workers=min(self.jobs, len(dists)), thread_name_prefix="trustpub-upload"
-        )
+        pool = worker_pool(min(self.jobs, len(dists)), "trustpub-upload")
         finished = False
         try:
             futures = [pool.submit(self._run, dist) for dist in dists]

@@ -23,7 +23,6 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from twine.package import PackageFile
 
+from trustpub._threads import worker_pool
 from trustpub.errors import DistributionError
 from trustpub.upload.digests import file_digests
 from trustpub.upload.discover import ATTESTATION_SUFFIX
@@ -549,9 +549,7 @@ def validate(files: Sequence[Path], *, check: bool = True) -> list[Distribution]
     if workers == 1:
         outcomes = [inspect(path, check=check, readme_cache=cache) for path in paths]
     else:
-        with ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="trustpub-validate"
-        ) as pool:
+        with worker_pool(workers, "trustpub-validate") as pool:
             outcomes = list(pool.map(lambda p: inspect(p, check=check, readme_cache=cache), paths))
     problems: list[Problem] = []
     dists: list[Distribution] = []
