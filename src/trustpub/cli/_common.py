@@ -307,6 +307,7 @@ __all__ = [
     "error_text",
     "guarded",
     "hold_output",
+    "jobs_option",
     "one_line",
     "print_error",
     "raw_stderr",
@@ -316,3 +317,18 @@ __all__ = [
     "setup_logging",
     "verbosity_options",
 ]
+
+
+def jobs_option(text: str) -> Callable[[F], F]:
+    """``-j/--jobs N`` (``TRUSTPUB_JOBS``), shared by ``publish`` and ``attest``."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1, max=32),
+        default=4,
+        metavar="N",
+        show_default=True,
+        envvar="TRUSTPUB_JOBS",
+        show_envvar=True,
+        help=text,
+    )

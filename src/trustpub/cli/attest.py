@@ -6,22 +6,12 @@ import os
 
 import click
 
-from trustpub.cli._common import guarded, setup_logging, verbosity_options
+from trustpub.cli._common import guarded, jobs_option, setup_logging, verbosity_options
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, metavar="[PATHS]...")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1, max=32),
-    default=4,
-    metavar="N",
-    show_default=True,
-    envvar="TRUSTPUB_JOBS",
-    show_envvar=True,
-    help="Files signed in parallel (the first goes alone).",
-)
+@jobs_option("Files signed in parallel (the first goes alone).")
 @verbosity_options
 def attest(paths: tuple[str, ...], jobs: int, verbose: int, quiet: bool) -> None:
     """Sign distributions with the CI job's identity (default dist/*).

@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from trustpub._secret import Secret
-from trustpub.cli._common import guarded, oidc_token_env_option, setup_logging, verbosity_options
+from trustpub.cli._common import (
+    guarded,
+    jobs_option,
+    oidc_token_env_option,
+    setup_logging,
+    verbosity_options,
+)
 from trustpub.errors import TrustpubError
 
 
@@ -133,17 +139,7 @@ def _given_secrets(
     show_envvar=True,
     help="Validate metadata (and README rendering) before uploading anything.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1, max=32),
-    default=4,
-    metavar="N",
-    show_default=True,
-    envvar="TRUSTPUB_JOBS",
-    show_envvar=True,
-    help="Parallel uploads (the first file always goes alone).",
-)
+@jobs_option("Parallel uploads (the first file always goes alone).")
 @click.option(
     "--dry-run",
     is_flag=True,
