@@ -48,6 +48,7 @@ from trustpub.errors import (
 from trustpub.index_config import TOKEN_USERNAME, IndexChoice, IndexOptions, resolve_index
 from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import IndexTarget, normalize_name
+from trustpub.upload.results import FileResult, FileStatus
 
 if TYPE_CHECKING:
     from trustpub.attest import Refusal
@@ -56,7 +57,8 @@ if TYPE_CHECKING:
     from trustpub.oidc.publishers import Publisher
     from trustpub.oidc.rules import Comparison
     from trustpub.providers import Detection, Finding
-    from trustpub.upload.uploader import Uploader, UploadReport
+    from trustpub.upload.results import UploadReport
+    from trustpub.upload.uploader import Uploader
     from trustpub.upload.validate import Distribution
 
 Mode = Literal["auto", "always", "never"]
@@ -91,34 +93,6 @@ class PublishRequest:
     """``--username``, ``--password``, ``--index-url``, ``--config-file``."""
 
 
-@dataclass(frozen=True)
-class FileOutcome:
-    """One file's line in the summary (the JSON ``files`` entries)."""
-
-    filename: str
-    size: int
-    sha256: str
-    status: str
-    """``uploaded``, ``skipped``, ``failed``, ``not-attempted``; in a dry run
-    ``would-upload``, ``would-skip`` or ``conflict``."""
-    url: str = ""
-    message: str = ""
-    attestation: str = ""
-    """``signed``, ``reused``, ``none: <why>``, ``off``; in a dry run ``would sign``,
-    ``would reuse`` or ``none: <why>``; empty when the file was not uploaded."""
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "filename": self.filename,
-            "size": self.size,
-            "sha256": self.sha256,
-            "status": self.status,
-            "url": self.url,
-            "message": self.message,
-            "attestation": self.attestation,
-        }
-
-
 class PublishInterrupted(TrustpubError):
     """SIGINT before the uploads started (during them, the result says ``interrupted``)."""
 
@@ -135,7 +109,7 @@ class PublishResult:
     provider: str | None
     identity: str
     """Which credential: the CI identity description, ``--token`` or the keyring."""
-    files: tuple[FileOutcome, ...]
+    files: tuple[FileResult, ...]
     project_url: str | None
     release_url: str | None
     ok: bool
@@ -146,7 +120,6 @@ class PublishResult:
     """Non-secret claims of the OIDC token (shown in dry runs)."""
     notes: tuple[str, ...] = ()
     """Preflight findings and publisher-comparison lines."""
-    skipped_paths: tuple[tuple[str, str], ...] = ()
     minted: int = 0
     simple_url: str | None = None
     """The project's page on the index's simple API (named when there is no project page)."""
@@ -360,9 +333,9 @@ def _finding_text(finding: Finding) -> str:
 
 
 def _outcomes(
-    dists: Sequence[Distribution], status: str, message: str = ""
-) -> tuple[FileOutcome, ...]:
-    return tuple(FileOutcome(d.filename, d.size, d.sha256, status, "", message) for d in dists)
+    dists: Sequence[Distribution], status: FileStatus, message: str = ""
+) -> tuple[FileResult, ...]:
+    return tuple(FileResult(d.filename, d.size, d.sha256, status, "", message) for d in dists)
 
 
 @dataclass
@@ -388,8 +361,8 @@ class AttestState:
         return "would sign" if dry and self.trusted else "none"
 
     def annotate(
-        self, files: tuple[FileOutcome, ...], dists: Sequence[Distribution], *, dry: bool
-    ) -> tuple[FileOutcome, ...]:
+        self, files: tuple[FileResult, ...], dists: Sequence[Distribution], *, dry: bool
+    ) -> tuple[FileResult, ...]:
         by_name = {d.filename: d for d in dists}
         return tuple(
             dataclasses.replace(
@@ -474,7 +447,6 @@ class Publication:
         self.target: IndexTarget | None = None
         self.choice: IndexChoice | None = None
         self.detection: Detection | None = None
-        self.skipped_paths: tuple[tuple[str, str], ...] = ()
         self._lookup_credential: UploadCredential | None = None
         """The user's own credential, sent with simple-index lookups on the upload host."""
         from trustpub.attest import parse_mode
@@ -498,8 +470,7 @@ class Publication:
         self.target = self.choice.target
         self.reporter.debug(f"repository: {self.target.display} ({self.target.upload_url})")
         collected = collect(list(self.request.paths))
-        self.skipped_paths = tuple((str(path), why) for path, why in collected.skipped)
-        for path, why in self.skipped_paths:
+        for path, why in collected.skipped:
             self.reporter.warning(f"ignoring {path}: {why}")
         dists = validate(collected.files, check=self.request.check)
         self.reporter.info(
@@ -697,14 +668,13 @@ class Publication:
             trusted_publishing=trusted,
             provider=self.detection.provider if self.detection else None,
             identity=self.detection.description if self.detection else "no credential",
-            files=_outcomes(dists, "not-attempted"),
+            files=_outcomes(dists, FileStatus.NOT_ATTEMPTED),
             project_url=project,
             release_url=release,
             simple_url=simple_page(self.target, dists),
             ok=False,
             error=error,
             dry_run=self.request.dry_run,
-            skipped_paths=self.skipped_paths,
         )
 
     def _uploader(self, credential: Callable[[], UploadCredential]) -> Uploader:
@@ -725,7 +695,7 @@ class Publication:
 
     def _dry_files(
         self, dists: Sequence[Distribution], credential: Callable[[], UploadCredential]
-    ) -> tuple[tuple[FileOutcome, ...], TrustpubError | None]:
+    ) -> tuple[tuple[FileResult, ...], TrustpubError | None]:
         from trustpub.upload.uploader import ALREADY_THERE
 
         uploader = self._uploader(credential)
@@ -735,16 +705,14 @@ class Publication:
         for d in dists:
             state = existing.get(d.filename, "absent")
             if state == "identical":  # not sent again, with or without --skip-existing
-                status, message = "would-skip", ALREADY_THERE
+                status, message = FileStatus.WOULD_SKIP, ALREADY_THERE
             elif state == "different":
-                status, message = (
-                    "conflict",
-                    "a different file with this name is already on the index",
-                )
+                status = FileStatus.CONFLICT
+                message = "a different file with this name is already on the index"
                 conflicts.append(d.filename)
             else:
-                status, message = "would-upload", ""
-            outcomes.append(FileOutcome(d.filename, d.size, d.sha256, status, "", message))
+                status, message = FileStatus.WOULD_UPLOAD, ""
+            outcomes.append(FileResult(d.filename, d.size, d.sha256, status, "", message))
         error: TrustpubError | None = None
         if conflicts:
             error = UploadError(
@@ -957,14 +925,11 @@ class Publication:
     ) -> PublishResult:
         report, interrupted = outcome
         if report is None:
-            files = _outcomes(dists, "not-attempted", "interrupted before this file")
+            files = _outcomes(dists, FileStatus.NOT_ATTEMPTED, "interrupted before this file")
             ok = False
             error = None
         else:
-            files = tuple(
-                FileOutcome(r.filename, r.size, r.sha256, r.status, r.url or "", r.message or "")
-                for r in report.results
-            )
+            files = report.results
             ok = report.ok and not interrupted
             error = report.error
         result = self._result(dists, files, trusted=trusted, identity=identity, error=error, ok=ok)
@@ -973,7 +938,7 @@ class Publication:
     def _result(
         self,
         dists: Sequence[Distribution],
-        files: tuple[FileOutcome, ...],
+        files: tuple[FileResult, ...],
         *,
         trusted: bool,
         identity: str,
@@ -997,7 +962,6 @@ class Publication:
             ok=(error is None) if ok is None else (ok and error is None),
             error=error,
             dry_run=dry,
-            skipped_paths=self.skipped_paths,
         )
 
 
@@ -1031,7 +995,6 @@ def publish(
 
 __all__ = [
     "MODES",
-    "FileOutcome",
     "Publication",
     "PublishInterrupted",
     "PublishRequest",

@@ -17,7 +17,8 @@ from trustpub.cli._render import (
     step_summary,
 )
 from trustpub.errors import UploadError
-from trustpub.publish import FileOutcome, PublishResult
+from trustpub.publish import PublishResult
+from trustpub.upload.results import FileResult, FileStatus
 
 SHA = "ab" * 32
 
@@ -30,8 +31,12 @@ def result(**changes: Any) -> PublishResult:
         provider="github",
         identity="GitHub Actions (octo/pkg, workflow release.yml)",
         files=(
-            FileOutcome("pkg-1.0-py3-none-any.whl", 2048, SHA, "uploaded", "https://f/w", ""),
-            FileOutcome("pkg-1.0.tar.gz", 100, SHA, "skipped", "", "identical | already there"),
+            FileResult(
+                "pkg-1.0-py3-none-any.whl", 2048, SHA, FileStatus.UPLOADED, "https://f/w", ""
+            ),
+            FileResult(
+                "pkg-1.0.tar.gz", 100, SHA, FileStatus.SKIPPED, "", "identical | already there"
+            ),
         ),
         project_url="https://test.pypi.org/project/pkg/",
         release_url="https://test.pypi.org/project/pkg/1.0/",

@@ -34,7 +34,8 @@ from trustpub.cli._common import (
     release_output,
 )
 from trustpub.errors import IdentityError, TrustpubError
-from trustpub.publish import FileOutcome, PublishResult
+from trustpub.publish import PublishResult
+from trustpub.upload.results import FileResult
 
 _STATUS_MARK = {
     "uploaded": "uploaded",
@@ -513,7 +514,7 @@ def _credential(result: PublishResult) -> str:
     return result.identity
 
 
-def _plain_row(outcome: FileOutcome) -> str:
+def _plain_row(outcome: FileResult) -> str:
     status = _STATUS_MARK.get(outcome.status, outcome.status)
     if outcome.message:
         status += f" ({outcome.message})"

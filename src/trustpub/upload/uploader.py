@@ -15,7 +15,6 @@ import http
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import as_completed
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
@@ -36,15 +35,11 @@ from trustpub.reporter import NULL_REPORTER, Reporter
 from trustpub.repository import IndexTarget
 from trustpub.upload.lookup import IndexFile, project_files
 from trustpub.upload.multipart import CHUNK_SIZE, Aborted, MultipartBody, form_fields
+from trustpub.upload.results import FileResult, FileStatus, UploadReport
 from trustpub.upload.validate import Distribution
 
 if TYPE_CHECKING:
     from trustpub._credential import UploadCredential
-
-UPLOADED = "uploaded"
-SKIPPED = "skipped"
-FAILED = "failed"
-NOT_ATTEMPTED = "not-attempted"
 
 ABSENT = "absent"
 IDENTICAL = "identical"
@@ -61,31 +56,6 @@ UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=600.0)
 
 IN_FLIGHT = "interrupted in flight (the index may have completed it; --skip-existing tells)"
 """The message of a file whose upload was abandoned by a signal."""
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """The outcome for one file."""
-
-    filename: str
-    size: int
-    sha256: str
-    status: str
-    """``uploaded``, ``skipped`` (identical file already on the index), ``failed``, ``not-attempted``."""
-    url: str | None = None
-    message: str | None = None
-
-
-@dataclass(frozen=True)
-class UploadReport:
-    """The outcome of :meth:`Uploader.upload`, in upload order (wheels first)."""
-
-    results: tuple[FileResult, ...]
-    ok: bool
-    error: TrustpubError | None = None
-
-    def count(self, status: str) -> int:
-        return sum(1 for result in self.results if result.status == status)
 
 
 class _Fatal(Exception):
@@ -239,14 +209,14 @@ class Uploader:
     # -- one file --------------------------------------------------------------
 
     def _result(
-        self, dist: Distribution, status: str, *, url: str | None = None, message: str | None = None
+        self, dist: Distribution, status: FileStatus, *, url: str | None = None, message: str = ""
     ) -> FileResult:
         return FileResult(
             filename=dist.filename,
             size=dist.size,
             sha256=dist.sha256,
             status=status,
-            url=url,
+            url=url or "",
             message=message,
         )
 
@@ -329,7 +299,7 @@ class Uploader:
         if state != IDENTICAL:
             return None
         url = self._release_url(dist) or (entry.url if entry else None)
-        return self._result(dist, UPLOADED, url=url, message=message)
+        return self._result(dist, FileStatus.UPLOADED, url=url, message=message)
 
     def _attempt(
         self, dist: Distribution, fields: list[tuple[str, str]], number: int
@@ -360,7 +330,7 @@ class Uploader:
             )
         status = response.status_code
         if 200 <= status < 300:
-            return self._result(dist, UPLOADED, url=self._release_url(dist))
+            return self._result(dist, FileStatus.UPLOADED, url=self._release_url(dist))
         message = server_message(response)
         if not retryable_status(status):
             raise _Fatal(self._refused(dist, status, message, response))
@@ -426,20 +396,20 @@ class Uploader:
         except _Identical as identical:
             result = self._result(
                 dist,
-                SKIPPED,
+                FileStatus.SKIPPED,
                 url=identical.url,
                 message=ALREADY_THERE,
             )
         except _Fatal as fatal:
-            result = self._result(dist, FAILED, message=fatal.error.message)
+            result = self._result(dist, FileStatus.FAILED, message=fatal.error.message)
             with self._lock:
                 if self._error is None:
                     self._error = fatal.error
             self._stop.set()
         except Aborted:
-            result = self._result(dist, FAILED, message="interrupted")
+            result = self._result(dist, FileStatus.FAILED, message="interrupted")
         except TrustpubError as error:  # e.g. the file changed while being sent
-            result = self._result(dist, FAILED, message=error.message)
+            result = self._result(dist, FileStatus.FAILED, message=error.message)
             with self._lock:
                 if self._error is None:
                     self._error = error
@@ -454,12 +424,16 @@ class Uploader:
         with self._lock:
             for dist in dists:
                 if dist.filename in self._inflight and dist.filename not in self._results:
-                    self._results[dist.filename] = self._result(dist, FAILED, message=IN_FLIGHT)
+                    self._results[dist.filename] = self._result(
+                        dist, FileStatus.FAILED, message=IN_FLIGHT
+                    )
             results = tuple(
-                self._results.get(dist.filename) or self._result(dist, NOT_ATTEMPTED)
+                self._results.get(dist.filename) or self._result(dist, FileStatus.NOT_ATTEMPTED)
                 for dist in dists
             )
-        ok = self._error is None and all(r.status in (UPLOADED, SKIPPED) for r in results)
+        ok = self._error is None and all(
+            r.status in (FileStatus.UPLOADED, FileStatus.SKIPPED) for r in results
+        )
         report = UploadReport(results=results, ok=ok, error=self._error)
         self.last_report = report
         return report
@@ -480,15 +454,15 @@ class Uploader:
             elif entry.sha256 is not None and entry.sha256 == dist.sha256.lower():
                 self._results[dist.filename] = self._result(
                     dist,
-                    SKIPPED,
+                    FileStatus.SKIPPED,
                     url=entry.url,
                     message=ALREADY_THERE,
                 )
-                self.reporter.file_finished(dist.filename, SKIPPED)
+                self.reporter.file_finished(dist.filename, FileStatus.SKIPPED)
             else:
                 why = "with different contents" if entry.sha256 else "without a sha256 to compare"
                 self._results[dist.filename] = self._result(
-                    dist, FAILED, url=entry.url, message=f"already on the index {why}"
+                    dist, FileStatus.FAILED, url=entry.url, message=f"already on the index {why}"
                 )
                 different.append(f"{dist.filename} ({why})")
         if different:
@@ -526,9 +500,9 @@ class Uploader:
             entry = listed.get(dist.filename)
             if entry is not None and entry.sha256 == dist.sha256.lower():
                 self._results[dist.filename] = self._result(
-                    dist, SKIPPED, url=entry.url, message=ALREADY_THERE
+                    dist, FileStatus.SKIPPED, url=entry.url, message=ALREADY_THERE
                 )
-                self.reporter.file_finished(dist.filename, SKIPPED)
+                self.reporter.file_finished(dist.filename, FileStatus.SKIPPED)
             else:
                 left.append(dist)
         return left
@@ -562,8 +536,8 @@ class Uploader:
             self._abort.set()
             report = self._report(ordered)
             self.reporter.warning(
-                f"interrupted: {report.count(UPLOADED)} uploaded, "
-                f"{report.count(NOT_ATTEMPTED)} not attempted"
+                f"interrupted: {report.count(FileStatus.UPLOADED)} uploaded, "
+                f"{report.count(FileStatus.NOT_ATTEMPTED)} not attempted"
             )
             raise
         return self._report(ordered)
@@ -602,13 +576,7 @@ __all__ = [
     "ABSENT",
     "ALREADY_THERE",
     "DIFFERENT",
-    "FAILED",
     "IDENTICAL",
-    "NOT_ATTEMPTED",
-    "SKIPPED",
-    "UPLOADED",
-    "FileResult",
-    "UploadReport",
     "Uploader",
     "server_message",
 ]
