@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from fixtures_dists import make_release, make_wheel
+from helpers_sandbox import Sandbox
 from trustpub._secret import forget_all
 from trustpub.cli import cli
 from trustpub.errors import ExitCode
@@ -250,6 +251,16 @@ def test_github_failure_writes_outputs_summary_and_annotation(dist: Path, tmp_pa
     text = summary.read_text()
     assert "trustpub publish: failed" in text
     assert "no API token for --trusted-publishing never" in text
+
+
+def test_github_masks_a_token_once(dist: Path, sandbox: Sandbox) -> None:
+    """The --token is masked when parsed; the core handing it back adds no second line."""
+    token = sandbox.api_token
+    env = {"GITHUB_ACTIONS": "true", **sandbox.env()}
+    result = run("--dry-run", "-r", sandbox.upload_url, "--token", token, env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(f"::add-mask::{token}") == 1, result.stdout
+    assert result.stdout.startswith(f"::add-mask::{token}\n")
 
 
 def test_json_keeps_workflow_commands_off_stdout(dist: Path, tmp_path: Path) -> None:

@@ -143,6 +143,17 @@ def test_mask_only_on_github(capsys: pytest.CaptureFixture[str]) -> None:
     assert captured.err == "::add-mask::eyJmask.canaryvalue.signature\n"
 
 
+def test_mask_once_per_value(capsys: pytest.CaptureFixture[str]) -> None:
+    """A --token is masked when parsed and handed back by the core: one line, not two."""
+    renderer = Renderer(env={"GITHUB_ACTIONS": "true"}, rich_output=False)
+    renderer.mask_given(Secret("pypi-OnceOnlyMaskValue0123", register=False))
+    renderer.mask_found(Secret("pypi-OnceOnlyMaskValue0123", register=False))
+    renderer.mask(Secret("pypi-AnotherMaskValue45678", register=False))
+    assert capsys.readouterr().out == (
+        "::add-mask::pypi-OnceOnlyMaskValue0123\n::add-mask::pypi-AnotherMaskValue45678\n"
+    )
+
+
 def test_plain_progress_lines(capsys: pytest.CaptureFixture[str]) -> None:
     renderer = Renderer(env={}, rich_output=False)
     renderer.file_started("pkg-1.0.tar.gz", 100)

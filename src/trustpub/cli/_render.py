@@ -13,6 +13,7 @@ on GitHub; nothing else here ever formats a token.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -226,6 +227,8 @@ class Renderer:
             )
         self.rich = rich_output
         self._lock = threading.RLock()
+        self._masked: set[bytes] = set()
+        """Digests of the values already masked: each gets one ``::add-mask::`` line."""
         self._console: Any = None
         self._progress: Any = None
         self._tasks: dict[str, Any] = {}
@@ -277,8 +280,12 @@ class Renderer:
             )
         if not self.github or not secret:
             return
+        digest = hashlib.sha256(secret.reveal().encode("utf-8", "surrogatepass")).digest()
         stream = raw_stderr() if self.json_output else raw_stdout()
         with self._lock:
+            if digest in self._masked:  # e.g. a --token the core hands back to on_secret
+                return
+            self._masked.add(digest)
             stream.write(_ci.mask_line(secret, stream) + "\n")
             stream.flush()
             self.release()
