@@ -30,6 +30,7 @@ from trustpub.errors import ExchangeError, ExitCode, NetworkError, UploadError
 from trustpub.exchange import UploadCredential
 from trustpub.repository import IndexTarget
 from trustpub.upload.multipart import MultipartBody, form_fields
+from trustpub.upload.results import FileStatus
 from trustpub.upload.uploader import Uploader
 from trustpub.upload.validate import Distribution, validate
 
@@ -652,11 +653,11 @@ def test_concurrent_failure_stops_new_uploads(
     assert statuses[found[0].filename] == "uploaded"  # the first file goes alone
     assert statuses[bad] == "failed"
     assert set(statuses.values()) <= {"uploaded", "failed", "not-attempted"}
-    assert list(statuses.values()).count("failed") == 1
+    assert report.count(FileStatus.FAILED) == 1
     assert isinstance(report.error, UploadError)
     assert report.error.message == f"{UPLOAD} refused {bad}: 400 Invalid distribution file."
     posted = len(httpx_mock.get_requests())
-    assert posted == len(found) - list(statuses.values()).count("not-attempted")
+    assert posted == len(found) - report.count(FileStatus.NOT_ATTEMPTED)
 
 
 def test_keyboard_interrupt_in_a_worker_thread(
