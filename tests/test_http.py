@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,7 +16,9 @@ from trustpub._http import (
     RETRY_CAP,
     Retry,
     RetryPolicy,
+    SchemeTransport,
     body_excerpt,
+    make_client,
     redirect_refused,
     request_with_retries,
     retry_after,
@@ -131,3 +138,77 @@ def test_redirect_refused_names_only_the_host(error: type[ExchangeError]) -> Non
         "trustpub never follows redirects with credentials"
     )
     assert (refused.hint, refused.anchor) == ("h", "a")
+
+
+# ---------------------------------------------------------------- the CA bundle, loaded lazily
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def plain_server() -> Iterator[str]:
+    """A plain-HTTP server on 127.0.0.1 that answers every GET with 200 "ok"."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_plain_http_never_loads_the_ca_bundle(
+    plain_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Loading the bundle costs ~50 ms of CPU; an http:// index (the sandbox) never needs it.
+
+    With SSL_CERT_FILE naming a missing file, loading it would fail: a client made
+    eagerly (httpx.Client()) raises at once.
+    """
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with make_client() as client:
+        response = client.get(plain_server)
+    assert (response.status_code, response.text) == (200, "ok")
+
+
+def test_an_unreadable_ca_bundle_fails_the_https_request_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.pem"
+    monkeypatch.setenv("SSL_CERT_FILE", str(missing))
+    with make_client() as client, pytest.raises(NetworkError) as caught:
+        client.get("https://127.0.0.1:9/")  # refused before any connection: nothing listens
+    assert caught.value.message == (
+        f"could not load the CA certificates from {missing}: No such file or directory"
+    )
+    assert caught.value.anchor == "tls-certificate-verify-failed"
+    assert "SSL_CERT_FILE" in caught.value.hint
+
+
+def test_both_pools_verify_certificates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """https:// verifies against the bundle; the plain pool's context trusts no CA at all."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    transport = SchemeTransport(httpx.Limits(max_connections=2))
+    try:
+        tls = transport._pool(True)._pool._ssl_context
+        plain = transport._pool(False)._pool._ssl_context
+    finally:
+        transport.close()
+    assert tls is not None
+    assert plain is not None
+    for context in (tls, plain):
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.check_hostname
+    assert tls.cert_store_stats()["x509_ca"] > 0
+    assert plain.cert_store_stats()["x509_ca"] == 0

@@ -1,7 +1,10 @@
 """The one place trustpub makes HTTP clients, retries requests and quotes answers.
 
 * TLS verification is always on. The CA bundle comes from ``SSL_CERT_FILE`` /
-  ``SSL_CERT_DIR`` (honoured by httpx with ``trust_env``) or certifi.
+  ``SSL_CERT_DIR`` (honoured by httpx with ``trust_env``) or certifi. It is
+  loaded at the first ``https://`` request, not when the client is made: loading
+  it costs about 50 ms of CPU, which a plain ``http://`` index on loopback (the
+  sandbox) never needs (:class:`SchemeTransport`).
 * Redirects are never followed: a credential must not travel to a URL the
   user did not name. Callers treat a 3xx as an error.
 * HTTP/1.1 only: PyPI puts upload error messages in the reason phrase, which
@@ -20,10 +23,11 @@
 from __future__ import annotations
 
 import email.utils
-import html
+import os
 import random
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +48,60 @@ TLS_ANCHOR = "tls-certificate-verify-failed"
 """The anchor of a failed certificate check: the one network error no retry can fix."""
 
 
+def ca_bundle_error(error: Exception) -> NetworkError:
+    """The CA bundle (``SSL_CERT_FILE``, ``SSL_CERT_DIR`` or certifi's) could not be loaded."""
+    where = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or "certifi's bundle"
+    reason = getattr(error, "strerror", None) or type(error).__name__
+    return NetworkError(
+        f"could not load the CA certificates from {where}: {reason}",
+        hint="point SSL_CERT_FILE at a readable PEM bundle of the CA certificates to trust "
+        "(for the sandbox: the ca_cert path it printed), or unset it",
+        anchor=TLS_ANCHOR,
+    )
+
+
+class SchemeTransport(httpx.BaseTransport):
+    """httpx's own transport, one connection pool per scheme, each made at its first request.
+
+    ``https://`` gets a pool whose TLS context verifies against the CA bundle,
+    made exactly as httpx makes it (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` /
+    certifi). Every other scheme gets a pool whose TLS context holds no CA at
+    all: plain HTTP never negotiates TLS, and if anything ever tried, every
+    certificate would be refused (verification stays on). A CA bundle that
+    cannot be read is a :class:`~trustpub.errors.NetworkError` of that request.
+    """
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._pools: dict[bool, httpx.HTTPTransport] = {}
+
+    def _pool(self, tls: bool) -> httpx.HTTPTransport:
+        with self._lock:
+            pool = self._pools.get(tls)
+            if pool is None:
+                if tls:
+                    try:
+                        context = httpx.create_ssl_context(verify=True, trust_env=True)
+                    except OSError as error:  # ssl.SSLError included
+                        raise ca_bundle_error(error) from None
+                else:
+                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA: trusts nothing
+                pool = httpx.HTTPTransport(verify=context, limits=self._limits)
+                self._pools[tls] = pool
+            return pool
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._pool(request.url.scheme == "https").handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+        for pool in pools:
+            pool.close()
+
+
 def make_client(
     *,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -59,16 +117,17 @@ def make_client(
     """
     from trustpub._bounds import bounded
 
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     client = httpx.Client(
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
-        transport=transport,
+        transport=SchemeTransport(limits) if transport is None else transport,
         trust_env=True,
         mounts={"http://": None},
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
+        limits=limits,
     )
     return bounded(client)
 
@@ -258,6 +317,8 @@ def body_excerpt(response: httpx.Response, limit: int = 200, *, empty: str = "(e
         return empty
     content_type = response.headers.get("content-type", "").lower()
     if "html" in content_type or text.lstrip().startswith("<"):
+        import html  # only an error page needs it
+
         pre = re.search(r"<pre[^>]*>(.*?)</pre>", text, flags=re.S | re.I)
         if pre:
             text = pre.group(1)
@@ -300,8 +361,10 @@ __all__ = [
     "USER_AGENT",
     "Retry",
     "RetryPolicy",
+    "SchemeTransport",
     "body_excerpt",
     "body_text",
+    "ca_bundle_error",
     "make_client",
     "network_error",
     "redirect_refused",

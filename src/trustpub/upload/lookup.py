@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -73,35 +72,45 @@ def parse_json_page(data: Any, url: str) -> dict[str, IndexFile]:
     return found
 
 
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[tuple[str, str]] = []
-        self._href: str | None = None
-        self._text: list[str] = []
+def _anchors(text: str) -> list[tuple[str, str]]:
+    """``(href, text)`` of every ``<a>`` of an HTML page.
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._href = dict(attrs).get("href") or ""
-            self._text = []
+    html.parser is imported here, not with the module: most indexes answer in
+    JSON, and the upload path should not pay for compiling its expressions.
+    """
+    from html.parser import HTMLParser
 
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
+    class Anchors(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.links: list[tuple[str, str]] = []
+            self._href: str | None = None
+            self._text: list[str] = []
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href is not None:
-            self.links.append((self._href, "".join(self._text).strip()))
-            self._href = None
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                self._href = dict(attrs).get("href") or ""
+                self._text = []
+
+        def handle_data(self, data: str) -> None:
+            if self._href is not None:
+                self._text.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a" and self._href is not None:
+                self.links.append((self._href, "".join(self._text).strip()))
+                self._href = None
+
+    parser = Anchors()
+    parser.feed(text)
+    parser.close()
+    return parser.links
 
 
 def parse_html_page(text: str, url: str) -> dict[str, IndexFile]:
     """Files of a PEP 503 HTML project page (hash from the ``#sha256=`` fragment)."""
-    parser = _Anchors()
-    parser.feed(text)
-    parser.close()
     found: dict[str, IndexFile] = {}
-    for href, label in parser.links:
+    for href, label in _anchors(text):
         parts = urlsplit(href)
         filename = label or unquote(parts.path.rsplit("/", 1)[-1])
         if not filename:
