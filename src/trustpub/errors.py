@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import IntEnum
+from typing import Any
 
 DOCS_URL = "https://trustpub.readthedocs.io/en/latest/"
 """Root of the documentation site; troubleshooting links hang off it."""
@@ -55,6 +56,16 @@ class TrustpubError(Exception):
     exit_code: ExitCode = ExitCode.FAILURE
     default_anchor: str = ""
 
+    def __init_subclass__(
+        cls, *, exit_code: ExitCode | None = None, anchor: str | None = None, **kwargs: Any
+    ) -> None:
+        """A family of errors names its exit code and docs anchor in its class line."""
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:
+            cls.exit_code = exit_code
+        if anchor is not None:
+            cls.default_anchor = anchor
+
     def __init__(
         self,
         message: str,
@@ -85,54 +96,36 @@ class TrustpubError(Exception):
         return "\n".join(lines)
 
 
-class UsageError(TrustpubError):
+class UsageError(TrustpubError, exit_code=ExitCode.USAGE, anchor="usage-errors"):
     """Bad options, bad option combinations, bad configuration files."""
 
-    exit_code = ExitCode.USAGE
-    default_anchor = "usage-errors"
 
-
-class ConfigError(UsageError):
+class ConfigError(UsageError, anchor="configuration-errors"):
     """A configuration file (pyproject.toml, sandbox TOML) is malformed."""
 
-    default_anchor = "configuration-errors"
 
-
-class DistributionError(TrustpubError):
+class DistributionError(TrustpubError, exit_code=ExitCode.INVALID_DIST):
     """A distribution file is missing, unreadable or invalid."""
 
-    exit_code = ExitCode.INVALID_DIST
 
-
-class IdentityError(TrustpubError):
+class IdentityError(TrustpubError, exit_code=ExitCode.IDENTITY):
     """No usable OIDC token or API token could be obtained."""
 
-    exit_code = ExitCode.IDENTITY
 
-
-class ExchangeError(TrustpubError):
+class ExchangeError(TrustpubError, exit_code=ExitCode.EXCHANGE):
     """The trusted-publishing exchange (audience, mint) failed or was refused."""
 
-    exit_code = ExitCode.EXCHANGE
 
-
-class UploadError(TrustpubError):
+class UploadError(TrustpubError, exit_code=ExitCode.UPLOAD):
     """The index refused an upload."""
 
-    exit_code = ExitCode.UPLOAD
 
-
-class NetworkError(TrustpubError):
+class NetworkError(TrustpubError, exit_code=ExitCode.NETWORK):
     """The index could not be reached, or kept failing after retries."""
 
-    exit_code = ExitCode.NETWORK
 
-
-class SandboxError(TrustpubError):
+class SandboxError(TrustpubError, exit_code=ExitCode.USAGE, anchor="sandbox-errors"):
     """The local sandbox index could not start or was misconfigured."""
-
-    exit_code = ExitCode.USAGE
-    default_anchor = "sandbox-errors"
 
 
 __all__ = [

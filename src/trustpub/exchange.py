@@ -145,15 +145,15 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def _text_field(body: dict[str, Any] | None, key: str) -> str | None:
+    """``body[key]`` when it is a string that is not blank, else None."""
+    value = None if body is None else body.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def parse_audience(response: httpx.Response) -> str | None:
     """The ``audience`` of a 200 answer, or None when the body is not ``{"audience": str}``."""
-    body = _json_object(response)
-    if body is None:
-        return None
-    audience = body.get("audience")
-    if not isinstance(audience, str) or not audience.strip():
-        return None
-    return audience
+    return _text_field(_json_object(response), "audience")
 
 
 def parse_minted(response: httpx.Response, *, now: float) -> MintedToken | None:
@@ -163,10 +163,8 @@ def parse_minted(response: httpx.Response, *, now: float) -> MintedToken | None:
     before anything else looks at it. A missing ``expires`` means PyPI's 900 s.
     """
     body = _json_object(response)
-    if body is None:
-        return None
-    token = body.get("token")
-    if not isinstance(token, str) or not token.strip():
+    token = _text_field(body, "token")
+    if body is None or token is None:
         return None
     secret = Secret(token.strip())
     if body.get("success", True) is not True:

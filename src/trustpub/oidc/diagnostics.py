@@ -280,22 +280,24 @@ def comparison_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
-def _claims_block(token: DecodedToken | None, provider: Provider | None) -> list[str]:
-    if token is None or provider is None:
-        return []
-    lines = [f"Claims PyPI matches for {provider.display_name} ({DEBUG_LABEL}):"]
-    lines.extend(f"  {name}: {value}" for name, value in claims_table(token, provider))
-    return lines
+def _block(title: str, rows: Sequence[tuple[str, str]]) -> list[str]:
+    return [title, *(f"  {label}: {value}" for label, value in rows)]
 
 
-def _configure_block(
+def _token_blocks(
     token: DecodedToken | None, provider: Provider | None, target_display: str
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
+    """The claims PyPI matches and the publisher to configure (none without token and provider)."""
     if token is None or provider is None:
-        return []
-    lines = [f"Publisher to configure on {target_display} ({provider.display_name}):"]
-    lines.extend(f"  {label}: {value}" for label, value in publisher_to_configure(token, provider))
-    return lines
+        return [], []
+    shown = provider.display_name
+    return (
+        _block(f"Claims PyPI matches for {shown} ({DEBUG_LABEL}):", claims_table(token, provider)),
+        _block(
+            f"Publisher to configure on {target_display} ({shown}):",
+            publisher_to_configure(token, provider),
+        ),
+    )
 
 
 def _declared_block(
@@ -504,8 +506,7 @@ def explain_mint_error(
     flat = " ".join(description.split())
     excerpt = flat[:MINT_DESCRIPTION_LIMIT] + ("..." if len(flat) > MINT_DESCRIPTION_LIMIT else "")
     answer = _MintAnswer(code, (f"{target_display} answered: {code}: {excerpt}".rstrip(": "),))
-    claims_lines = _claims_block(token, kind)
-    configure = _configure_block(token, kind, target_display)
+    claims_lines, configure = _token_blocks(token, kind, target_display)
     links = _publisher_links(token, kind, target_display, project)
     if code == "invalid-publisher":
         declared_lines, comparison = _declared_block(token, declared)

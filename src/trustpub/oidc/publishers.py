@@ -266,33 +266,34 @@ class Publisher:
 
     # -- derived views -------------------------------------------------------------
 
+    def _split_repository(self, provider: Provider) -> tuple[str | None, str | None]:
+        """``repository`` cut where ``provider`` cuts it (GitHub at the first ``/``, GitLab at
+        the last); (None, None) when unset or when this publisher is another provider's."""
+        if self.repository is None or self.provider is not provider:
+            return None, None
+        cut = str.partition if provider is Provider.GITHUB else str.rpartition
+        head, _, tail = cut(self.repository, "/")
+        return head, tail
+
     @property
     def owner(self) -> str | None:
         """GitHub owner (the part of ``repository`` before the first ``/``)."""
-        if self.repository is None or self.provider is not Provider.GITHUB:
-            return None
-        return self.repository.partition("/")[0]
+        return self._split_repository(Provider.GITHUB)[0]
 
     @property
     def repository_name(self) -> str | None:
         """GitHub repository name (after the first ``/``)."""
-        if self.repository is None or self.provider is not Provider.GITHUB:
-            return None
-        return self.repository.partition("/")[2]
+        return self._split_repository(Provider.GITHUB)[1]
 
     @property
     def namespace(self) -> str | None:
         """GitLab namespace (``repository`` up to its last ``/``)."""
-        if self.repository is None or self.provider is not Provider.GITLAB:
-            return None
-        return self.repository.rpartition("/")[0]
+        return self._split_repository(Provider.GITLAB)[0]
 
     @property
     def gitlab_project(self) -> str | None:
         """GitLab project name (after the last ``/`` of ``repository``)."""
-        if self.repository is None or self.provider is not Provider.GITLAB:
-            return None
-        return self.repository.rpartition("/")[2]
+        return self._split_repository(Provider.GITLAB)[1]
 
     def to_mapping(self) -> dict[str, Any]:
         """The keys that are set, in the shared vocabulary (inverse of :meth:`from_mapping`)."""

@@ -186,6 +186,23 @@ def with_client(
         return run(own)
 
 
+def token_in_answer(
+    response: httpx.Response, key: str, *, missing: str, hint: str, anchor: str
+) -> Secret:
+    """The credential a token service sent as the string ``key`` of its JSON answer.
+
+    An answer without one (not JSON, no such key, not a string, blank) raises
+    :class:`~trustpub.errors.IdentityError` with the ``missing`` message.
+    """
+    try:
+        value = response.json()[key]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        value = None
+    if not isinstance(value, str) or not value.strip():
+        raise IdentityError(missing, hint=hint, anchor=anchor)
+    return Secret(value.strip())
+
+
 __all__ = [
     "STATIC_EXPIRED_HINT",
     "TOKEN_REDIRECT_ANCHOR",
@@ -198,6 +215,7 @@ __all__ = [
     "env_true",
     "handed_over",
     "logger",
+    "token_in_answer",
     "transport_error",
     "valid_env_name",
     "with_client",

@@ -43,6 +43,7 @@ from trustpub.providers._base import (
     check_credential_url,
     env_true,
     logger,
+    token_in_answer,
     transport_error,
     with_client,
 )
@@ -307,18 +308,15 @@ def _fetch(client: httpx.Client, request_url: str, request_token: Secret, audien
             hint=_FAIL_HINT,
             anchor="github-token-request-failed",
         )
-    try:
-        value = response.json()["value"]
-    except (ValueError, KeyError, TypeError, RecursionError):
-        value = None
-    if not isinstance(value, str) or not value.strip():
-        raise IdentityError(
-            "GitHub's token service answered without a token (no string 'value' in its JSON)",
-            hint=_FAIL_HINT,
-            anchor="github-token-request-failed",
-        )
+    token = token_in_answer(
+        response,
+        "value",
+        missing="GitHub's token service answered without a token (no string 'value' in its JSON)",
+        hint=_FAIL_HINT,
+        anchor="github-token-request-failed",
+    )
     logger.debug("github: received an OIDC token")
-    return Secret(value.strip())
+    return token
 
 
 __all__ = [

@@ -51,6 +51,7 @@ from trustpub.providers._base import (
     TransientIdentityError,
     check_credential_url,
     logger,
+    token_in_answer,
     transport_error,
     with_client,
 )
@@ -239,18 +240,15 @@ def _impersonate(
         except httpx.TransportError as error:
             raise transport_error(error, url, what="calling IAM generateIdToken") from None
         _check_status(response, what="IAM generateIdToken", hint=hint)
-        try:
-            token = response.json()["token"]
-        except (ValueError, KeyError, TypeError, RecursionError):
-            token = None
-        if not isinstance(token, str) or not token.strip():
-            raise IdentityError(
-                "IAM generateIdToken answered without a token (no string 'token' in its JSON)",
-                hint=hint,
-                anchor="google-identity-failed",
-            )
+        token = token_in_answer(
+            response,
+            "token",
+            missing="IAM generateIdToken answered without a token (no string 'token' in its JSON)",
+            hint=hint,
+            anchor="google-identity-failed",
+        )
         logger.debug("google: received an identity token from IAM")
-        return Secret(token.strip())
+        return token
 
     return with_client(client, run)
 
@@ -268,17 +266,13 @@ def _access_token(host: str) -> Secret:
             error, url, what="requesting an access token from the metadata server"
         ) from None
     _check_status(response, what="the metadata server's token endpoint", hint=hint)
-    try:
-        value = response.json()["access_token"]
-    except (ValueError, KeyError, TypeError, RecursionError):
-        value = None
-    if not isinstance(value, str) or not value:
-        raise IdentityError(
-            "the metadata server's token endpoint answered without an access_token",
-            hint=hint,
-            anchor="google-identity-failed",
-        )
-    return Secret(value)
+    return token_in_answer(
+        response,
+        "access_token",
+        missing="the metadata server's token endpoint answered without an access_token",
+        hint=hint,
+        anchor="google-identity-failed",
+    )
 
 
 GOOGLE_DEFAULT_ACCOUNTS = ("-compute@developer.gserviceaccount.com", "@appspot.gserviceaccount.com")

@@ -26,7 +26,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustpub.errors import TrustpubError
@@ -44,6 +44,7 @@ from trustpub.sandbox.responses import (
     note_credential,
     reason_phrase,
 )
+from trustpub.sandbox.routing import Endpoints, route
 from trustpub.sandbox.state import IndexState, PublisherEntry
 
 _REASON = REASON_HEADER.encode()
@@ -161,24 +162,14 @@ def _entry_json(entry: PublisherEntry) -> dict[str, Any]:
     return {"id": entry.id, "projects": list(entry.projects), "pending": entry.pending}
 
 
-class AdminEndpoints:
+class AdminEndpoints(Endpoints):
     """``/_sandbox/publishers`` and ``/_sandbox/log``."""
 
     def __init__(self, state: IndexState, hold: UploadHold | None = None) -> None:
         self.state = state
         self.hold = hold or UploadHold()
 
-    def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/_sandbox/hold", self.start_hold, methods=["POST"]),
-            Route("/_sandbox/release", self.release_hold, methods=["POST"]),
-            Route("/_sandbox/held", self.held, methods=["GET"]),
-            Route("/_sandbox/publishers", self.add_publisher, methods=["POST"]),
-            Route("/_sandbox/publishers", self.clear_publishers, methods=["DELETE"]),
-            Route("/_sandbox/publishers", self.list_publishers, methods=["GET"]),
-            Route("/_sandbox/log", self.log, methods=["GET"]),
-        ]
-
+    @route("POST", "/_sandbox/publishers")
     async def add_publisher(self, request: Request) -> Response:
         try:
             data = json.loads(await request.body())
@@ -193,16 +184,19 @@ class AdminEndpoints:
         entry = self.state.add_publisher(publisher)
         return JSONResponse(_entry_json(entry), status_code=201)
 
+    @route("DELETE", "/_sandbox/publishers")
     async def clear_publishers(self, request: Request) -> Response:
         count = len(self.state.publishers)
         self.state.clear_publishers()
         return JSONResponse({"removed": count})
 
+    @route("GET", "/_sandbox/publishers")
     async def list_publishers(self, request: Request) -> Response:
         with self.state.lock:
             entries = [_entry_json(e) for e in self.state.publishers]
         return JSONResponse({"publishers": entries})
 
+    @route("POST", "/_sandbox/hold")
     async def start_hold(self, request: Request) -> Response:
         """Hold uploads from now on (``{"after": n}``: after ``n`` more went through)."""
         try:
@@ -213,9 +207,11 @@ class AdminEndpoints:
         self.hold.start(after)
         return JSONResponse({"holding": True, "after": after})
 
+    @route("POST", "/_sandbox/release")
     async def release_hold(self, request: Request) -> Response:
         return JSONResponse({"released": await self.hold.release()})
 
+    @route("GET", "/_sandbox/held")
     async def held(self, request: Request) -> Response:
         """Answer once ``count`` uploads are held (408 after ``timeout`` seconds, at most 120)."""
         try:
@@ -226,6 +222,7 @@ class AdminEndpoints:
         reached = await self.hold.wait_for(count, timeout)
         return JSONResponse({"held": self.hold.held}, status_code=200 if reached else 408)
 
+    @route("GET", "/_sandbox/log")
     async def log(self, request: Request) -> Response:
         return JSONResponse({"requests": self.state.log_entries()})
 

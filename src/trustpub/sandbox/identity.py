@@ -50,6 +50,7 @@ from trustpub.oidc import validity
 from trustpub.providers.activestate import TOKEN_ENV as ACTIVESTATE_TOKEN_ENV
 from trustpub.sandbox import jobs as jobs_module
 from trustpub.sandbox.jobs import PROVIDERS, SELF_MANAGED, Job, JobError, JobSpec, JobStore
+from trustpub.sandbox.routing import Endpoints, route
 
 if TYPE_CHECKING:
     from trustpub.sandbox.context import SandboxContext
@@ -196,7 +197,7 @@ def _bearer(request: Request) -> str | None:
     return value
 
 
-class IdentityProviders:
+class IdentityProviders(Endpoints):
     """The four issuers of one sandbox: keys, signing, verification, routes."""
 
     def __init__(self, ctx: SandboxContext) -> None:
@@ -394,15 +395,7 @@ class IdentityProviders:
 
     def routes(self) -> list[BaseRoute]:
         """Routes to mount on the sandbox's main (HTTPS) app."""
-        routes: list[BaseRoute] = [
-            Route("/_sandbox/jobs", self._create_job_endpoint, methods=["POST"]),
-            Route("/_sandbox/github/token", self._github_token_endpoint, methods=["GET"]),
-            Route(
-                "/_sandbox/google/iam/v1/projects/-/serviceAccounts/{account}:generateIdToken",
-                self._iam_endpoint,
-                methods=["POST"],
-            ),
-        ]
+        routes = super().routes()
         for name, provider in ISSUERS.items():
             base = f"/_sandbox/{name}"
             routes.append(
@@ -431,6 +424,7 @@ class IdentityProviders:
 
         return endpoint
 
+    @route("POST", "/_sandbox/jobs")
     async def _create_job_endpoint(self, request: Request) -> Response:
         try:
             body = await request.json()
@@ -444,6 +438,7 @@ class IdentityProviders:
             return JSONResponse({"message": str(error)}, 400)
         return JSONResponse({"job": job.id, "env": env})
 
+    @route("GET", "/_sandbox/github/token")
     async def _github_token_endpoint(self, request: Request) -> Response:
         presented = _bearer(request)
         if presented is None:
@@ -459,6 +454,7 @@ class IdentityProviders:
         token = await run_in_threadpool(self.job_token, job, audience)
         return JSONResponse({"count": 1, "value": token})
 
+    @route("POST", "/_sandbox/google/iam/v1/projects/-/serviceAccounts/{account}:generateIdToken")
     async def _iam_endpoint(self, request: Request) -> Response:
         presented = _bearer(request)
         if presented is None:

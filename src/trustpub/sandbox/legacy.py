@@ -27,14 +27,15 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from trustpub.sandbox.attestations import AttestationRefusal, AttestationVerifier, write_provenance
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.faults import UploadHold
 from trustpub.sandbox.mint import INVALID_AUTH
+from trustpub.sandbox.refusal import Refusal
 from trustpub.sandbox.responses import error_response
+from trustpub.sandbox.routing import Endpoints, route
 from trustpub.sandbox.sigstore.trust import trust_config_path
 from trustpub.sandbox.state import FileRecord, IndexState, TokenRecord
 from trustpub.upload.rules import (
@@ -63,13 +64,8 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$", re.IGNORECASE)
 _CHUNK = 1024 * 1024
 
 
-class Refused(Exception):
+class Refused(Refusal):
     """An upload refusal: HTTP status and PyPI's message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -216,7 +212,7 @@ def _check_action(form: FormData, query_action: str | None) -> None:
         raise Refused(400, "Unknown protocol version.")
 
 
-class UploadEndpoint:
+class UploadEndpoint(Endpoints):
     """``/legacy/`` of one sandbox index."""
 
     def __init__(
@@ -245,12 +241,7 @@ class UploadEndpoint:
         except AttestationRefusal as refusal:
             raise Refused(400, refusal.message) from None
 
-    def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/legacy/", self.upload, methods=["POST"]),
-            Route("/legacy", self.redirect, methods=["POST"]),
-        ]
-
+    @route("POST", "/legacy")
     async def redirect(self, request: Request) -> Response:
         return RedirectResponse("/legacy/", status_code=308)
 
@@ -278,6 +269,7 @@ class UploadEndpoint:
             raise Refused(403, INVALID_AUTH)
         return record
 
+    @route("POST", "/legacy/")
     async def upload(self, request: Request) -> Response:
         await self.hold.wait_if_held()  # tests hold uploads open (POST /_sandbox/hold)
         if self.settings.latency_ms:

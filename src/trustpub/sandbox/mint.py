@@ -15,7 +15,7 @@ import jwt
 from packaging.utils import canonicalize_name
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from trustpub.oidc import validity
@@ -24,7 +24,9 @@ from trustpub.oidc.rules import Lookup, find_publisher
 from trustpub.sandbox.config import SandboxSettings
 from trustpub.sandbox.context import SandboxContext
 from trustpub.sandbox.identity import InvalidToken
+from trustpub.sandbox.refusal import Refusal
 from trustpub.sandbox.responses import credential_kind, error_response, note_credential
+from trustpub.sandbox.routing import Endpoints, route
 from trustpub.sandbox.state import IndexState, PublisherEntry, TokenRecord
 from trustpub.upload.rules import PROJECT_NAME
 
@@ -53,21 +55,20 @@ class Identity(Protocol):
     def metadata_app(self) -> ASGIApp: ...
 
 
-class MintRefusal(Exception):
-    """One of PyPI's six exchange error codes."""
+class MintRefusal(Refusal):
+    """One of PyPI's six exchange error codes; PyPI answers every one with HTTP 422."""
 
     def __init__(self, code: str, description: str) -> None:
-        super().__init__(code)
+        super().__init__(422, description)
         self.code = code
-        self.description = description
 
 
 def _refusal(error: MintRefusal) -> JSONResponse:
     body = {
         "message": "Token request failed",
-        "errors": [{"code": error.code, "description": error.description}],
+        "errors": [{"code": error.code, "description": error.message}],
     }
-    return JSONResponse(body, status_code=422)
+    return JSONResponse(body, status_code=error.status)
 
 
 def _payload_token(body: bytes) -> str:
@@ -109,7 +110,7 @@ def _raise(error: MintRefusal) -> str:
     raise error
 
 
-class OidcEndpoints:
+class OidcEndpoints(Endpoints):
     """The exchange endpoints of one sandbox index."""
 
     def __init__(
@@ -124,14 +125,7 @@ class OidcEndpoints:
         self.state = state
         self.identity = identity
 
-    def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/_/oidc/audience", self.audience, methods=["GET"]),
-            Route("/_/oidc/mint-token", self.mint_token, methods=["POST"]),
-            Route("/_/oidc/github/mint-token", self.mint_token, methods=["POST"]),
-            Route("/_/oidc/burn-token", self.burn_token, methods=["POST"]),
-        ]
-
+    @route("GET", "/_/oidc/audience")
     async def audience(self, request: Request) -> Response:
         if self.settings.oidc_disallowed():
             return JSONResponse(
@@ -139,6 +133,8 @@ class OidcEndpoints:
             )
         return JSONResponse({"audience": self.ctx.audience})
 
+    @route("POST", "/_/oidc/mint-token")
+    @route("POST", "/_/oidc/github/mint-token")
     async def mint_token(self, request: Request) -> Response:
         body = await request.body()
         try:
@@ -257,6 +253,7 @@ class OidcEndpoints:
         if not self.state.claim_jti(key, expires, now):
             raise MintRefusal("invalid-reuse-token", "invalid token: already used")
 
+    @route("POST", "/_/oidc/burn-token")
     async def burn_token(self, request: Request) -> Response:
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")

@@ -15,9 +15,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from trustpub.sandbox.attestations import INTEGRITY_JSON, provenance_path
+from trustpub.sandbox.routing import Endpoints, route
 from trustpub.sandbox.state import FileRecord, IndexState, Project
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -48,28 +48,13 @@ def _file_url(project: Project, record: FileRecord) -> str:
     return f"/files/{project.normalized}/{record.filename}"
 
 
-class IndexEndpoints:
+class IndexEndpoints(Endpoints):
     """Simple API, JSON API and file downloads of one sandbox index."""
 
     def __init__(self, state: IndexState) -> None:
         self.state = state
 
-    def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/simple/", self.simple_root, methods=["GET"]),
-            Route("/simple/{name}/", self.simple_project, methods=["GET"]),
-            Route("/simple/{name}", self.simple_redirect, methods=["GET"]),
-            Route("/pypi/{name}/json", self.json_project, methods=["GET"]),
-            Route("/project/{name}/", self.project_page, methods=["GET"]),
-            Route("/project/{name}/{version}/", self.project_page, methods=["GET"]),
-            Route("/files/{project}/{filename}", self.file, methods=["GET"]),
-            Route(
-                "/integrity/{project}/{version}/{filename}/provenance",
-                self.provenance,
-                methods=["GET"],
-            ),
-        ]
-
+    @route("GET", "/simple/")
     async def simple_root(self, request: Request) -> Response:
         projects = list(self.state.iter_projects())
         if _wants_json(request):
@@ -89,9 +74,11 @@ class IndexEndpoints:
         )
         return HTMLResponse(page)
 
+    @route("GET", "/simple/{name}")
     async def simple_redirect(self, request: Request) -> Response:
         return RedirectResponse(f"/simple/{canonicalize_name(request.path_params['name'])}/", 301)
 
+    @route("GET", "/simple/{name}/")
     async def simple_project(self, request: Request) -> Response:
         name: str = request.path_params["name"]
         normalized = canonicalize_name(name)
@@ -140,6 +127,8 @@ class IndexEndpoints:
         )
         return HTMLResponse(page)
 
+    @route("GET", "/project/{name}/")
+    @route("GET", "/project/{name}/{version}/")
     async def project_page(self, request: Request) -> Response:
         """A project's (or one release's) files as an HTML list; 404 when there are none."""
         project = self.state.project(request.path_params["name"])
@@ -161,6 +150,7 @@ class IndexEndpoints:
         )
         return HTMLResponse(page)
 
+    @route("GET", "/pypi/{name}/json")
     async def json_project(self, request: Request) -> Response:
         project = self.state.project(request.path_params["name"])
         if project is None:
@@ -186,6 +176,7 @@ class IndexEndpoints:
         }
         return JSONResponse(body)
 
+    @route("GET", "/files/{project}/{filename}")
     async def file(self, request: Request) -> Response:
         project = self.state.project(request.path_params["project"])
         filename: str = request.path_params["filename"]
@@ -193,6 +184,7 @@ class IndexEndpoints:
             return Response("Not Found", status_code=404, media_type="text/plain")
         return FileResponse(self.state.file_path(project.name, filename), filename=filename)
 
+    @route("GET", "/integrity/{project}/{version}/{filename}/provenance")
     async def provenance(self, request: Request) -> Response:
         """``/integrity/<project>/<version>/<file>/provenance`` (Warehouse ``api/integrity.py``)."""
         project = self.state.project(request.path_params["project"])

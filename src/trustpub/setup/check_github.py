@@ -21,6 +21,7 @@ from trustpub.setup.commands import (
     expected_publisher,
     is_build,
     is_build_action,
+    job_environment,
     publish_in_action,
     publish_in_script,
 )
@@ -128,13 +129,6 @@ def _collect_jobs(workflow: Workflow) -> list[_Job]:
     return jobs
 
 
-def _environment(spec: Mapping[str, Any]) -> str | None:
-    env = spec.get("environment")
-    if isinstance(env, dict):
-        env = env.get("name")
-    return env.strip() if isinstance(env, str) and env.strip() else None
-
-
 def _permission_findings(job: _Job) -> Iterator[CheckFinding]:
     if _holds_identity(job):
         others = [n for n, spec in job.workflow.jobs.items() if n != job.name]
@@ -214,7 +208,7 @@ def _name_findings(job: _Job, step: int, expected: Publisher | None) -> Iterator
 
 
 def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[CheckFinding]:
-    actual = _environment(job.spec)
+    actual = job_environment(job.spec)
     wanted = expected.environment if expected is not None else None
     if actual is not None and "${{" in actual:
         return

@@ -16,7 +16,13 @@ from typing import Any
 
 from trustpub._gitlab import id_tokens_yaml, token_env_name
 from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, Publisher
-from trustpub.setup.commands import Publish, expected_publisher, is_build, publish_in_script
+from trustpub.setup.commands import (
+    Publish,
+    expected_publisher,
+    is_build,
+    job_environment,
+    publish_in_script,
+)
 from trustpub.setup.findings import CheckFinding
 from trustpub.setup.yamldoc import Document
 
@@ -146,13 +152,6 @@ def _id_tokens(spec: Mapping[str, Any]) -> dict[str, set[str]]:
     return out
 
 
-def _environment(spec: Mapping[str, Any]) -> str | None:
-    env = spec.get("environment")
-    if isinstance(env, dict):
-        env = env.get("name")
-    return env.strip() if isinstance(env, str) and env.strip() else None
-
-
 def _token_findings(job: _Job, publish: Publish, script: str) -> Iterator[CheckFinding]:
     audience = publish.index
     if audience is None or not job.resolved:
@@ -177,7 +176,7 @@ def _token_findings(job: _Job, publish: Publish, script: str) -> Iterator[CheckF
 
 
 def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[CheckFinding]:
-    actual = _environment(job.merged)
+    actual = job_environment(job.merged)
     wanted = expected.environment if expected is not None else None
     if actual is not None and "$" in actual:
         return

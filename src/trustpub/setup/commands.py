@@ -9,6 +9,7 @@ import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from trustpub.errors import ConfigError
 from trustpub.oidc.publishers import Provider, Publisher, parse_expect
@@ -162,6 +163,15 @@ def expected_publisher(
         return base
 
 
+def job_environment(spec: Mapping[str, Any]) -> str | None:
+    """A job's deployment environment: GitHub and GitLab both take ``environment: NAME`` or
+    ``environment: {name: NAME}``; None when absent or blank."""
+    env = spec.get("environment")
+    if isinstance(env, dict):
+        env = env.get("name")
+    return env.strip() if isinstance(env, str) and env.strip() else None
+
+
 __all__ = [
     "BUILD_ACTIONS",
     "OUR_ACTION",
@@ -171,6 +181,7 @@ __all__ = [
     "index_of",
     "is_build",
     "is_build_action",
+    "job_environment",
     "publish_in_action",
     "publish_in_script",
 ]

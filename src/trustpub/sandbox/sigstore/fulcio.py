@@ -30,6 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider
 from trustpub.sandbox._x509 import key_usage
+from trustpub.sandbox.refusal import Refusal
 from trustpub.sandbox.sigstore.keys import SigstoreKeys, key_id
 
 CERT_LIFETIME = datetime.timedelta(minutes=10)
@@ -57,13 +58,8 @@ _V2 = {
 }
 
 
-class FulcioRefusal(Exception):
+class FulcioRefusal(Refusal):
     """The CA refuses the request (status and a Fulcio-like message)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _der_length(size: int) -> bytes:

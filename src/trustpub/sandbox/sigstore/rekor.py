@@ -30,18 +30,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from trustpub.sandbox.refusal import Refusal
 from trustpub.sandbox.sigstore.keys import SigstoreKeys
 
 CHECKPOINT_SIGNER = "trustpub-sandbox-rekor"
 
 
-class RekorRefusal(Exception):
+class RekorRefusal(Refusal):
     """The log refuses the proposed entry (status and Rekor-like message)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from trustpub.oidc.publishers import Provider
+from trustpub.sandbox.routing import Endpoints, route
 from trustpub.sandbox.sigstore.fulcio import FulcioRefusal, issue
 from trustpub.sandbox.sigstore.keys import SigstoreKeys
 from trustpub.sandbox.sigstore.rekor import RekorLog, RekorRefusal
@@ -44,7 +44,7 @@ def _fulcio_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message, "details": []}, status_code=status)
 
 
-class SigstoreServices:
+class SigstoreServices(Endpoints):
     """The CA and the log of one sandbox, and its trust configuration file."""
 
     def __init__(self, ctx: SandboxContext, identity: Identity) -> None:
@@ -55,14 +55,6 @@ class SigstoreServices:
         host = urlsplit(ctx.base_url).netloc
         self.log = RekorLog(self.keys, folder, host)
         self.trust_config: Path = write_trust_config(self.keys, ctx.base_url, ctx.state_dir)
-
-    def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/api/v2/signingCert", self._signing_cert, methods=["POST"]),
-            Route("/api/v2/trustBundle", self._trust_bundle, methods=["GET"]),
-            Route(f"{REKOR_PATH}/api/v1/log/entries", self._log_entry, methods=["POST"]),
-            Route(f"{REKOR_PATH}/api/v1/log", self._log_info, methods=["GET"]),
-        ]
 
     def _verified_identity(self, request: Request) -> tuple[Provider, dict[str, Any]]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -100,6 +92,7 @@ class SigstoreServices:
             for c in (leaf, self.keys.root)
         ]
 
+    @route("POST", "/api/v2/signingCert")
     async def _signing_cert(self, request: Request) -> Response:
         body = await request.body()
         try:
@@ -109,10 +102,12 @@ class SigstoreServices:
         answer = {"signedCertificateEmbeddedSct": {"chain": {"certificates": chain}}}
         return JSONResponse(answer, status_code=201)
 
+    @route("GET", "/api/v2/trustBundle")
     async def _trust_bundle(self, request: Request) -> Response:
         root = self.keys.root.public_bytes(serialization.Encoding.PEM).decode("ascii")
         return JSONResponse({"chains": [{"certificates": [root]}]})
 
+    @route("POST", f"{REKOR_PATH}/api/v1/log/entries")
     async def _log_entry(self, request: Request) -> Response:
         try:
             proposed = json.loads(await request.body())
@@ -126,6 +121,7 @@ class SigstoreServices:
             )
         return JSONResponse(entry, status_code=201)
 
+    @route("GET", f"{REKOR_PATH}/api/v1/log")
     async def _log_info(self, request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(self.log.info))
 
