@@ -111,23 +111,18 @@ def _too_large(request: httpx.Request, bound: Bound) -> NetworkError:
     )
 
 
+@dataclass
 class _BoundedStream(httpx.SyncByteStream):
-    def __init__(
-        self,
-        inner: httpx.SyncByteStream,
-        request: httpx.Request,
-        bound: Bound,
-        seconds: float,
-        *,
-        refusal: bool = False,
-    ) -> None:
-        self.inner = inner
-        self.request = request
-        self.bound = bound
-        self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
-        self.refusal = refusal
-        """An error answer (4xx/5xx): only an excerpt of it is ever shown, so it is cut, not refused."""
+    """An answer's body, read under its request's deadline and size cap."""
+
+    inner: httpx.SyncByteStream
+    request: httpx.Request
+    bound: Bound
+    seconds: float
+    deadline: float
+    """The request's own deadline (``time.monotonic()``): the body does not get a new one."""
+    refusal: bool
+    """An error answer (4xx/5xx): only an excerpt of it is ever shown, so it is cut, not refused."""
 
     def __iter__(self) -> Iterator[bytes]:
         read = 0
@@ -173,9 +168,9 @@ class BoundedTransport(httpx.BaseTransport):
         stream = response.stream
         if isinstance(stream, httpx.SyncByteStream):
             refusal = response.status_code >= 400
-            bounded = _BoundedStream(stream, request, bound, seconds, refusal=refusal)
-            bounded.deadline = start + seconds
-            response.stream = bounded
+            response.stream = _BoundedStream(
+                stream, request, bound, seconds, start + seconds, refusal
+            )
         return response
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from trustpub._secret import Secret
 from trustpub._threads import worker_pool
 from trustpub.errors import UploadError
+from trustpub.oidc.validity import SIGSTORE_AUDIENCE
 
 if TYPE_CHECKING:
     from sigstore.models import ClientTrustConfig
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 AttestMode = Literal["auto", "require", "off"]
 ATTEST_MODES: tuple[str, ...] = ("auto", "require", "off")
-SIGSTORE_AUDIENCE = "sigstore"
 TRUST_CONFIG_ENV = "TRUSTPUB_SIGSTORE_TRUST_CONFIG"
 """A Sigstore client trust config to sign with instead of the public instance (the sandbox's)."""
 PUBLISH_SUFFIX = ".publish.attestation"
@@ -386,7 +386,6 @@ def unsigned(paths: Iterable[Path]) -> list[Path]:
 __all__ = [
     "ATTEST_MODES",
     "PUBLISH_SUFFIX",
-    "SIGSTORE_AUDIENCE",
     "TRUST_CONFIG_ENV",
     "AttestMode",
     "AttestResult",

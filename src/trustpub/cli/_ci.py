@@ -24,6 +24,7 @@ from typing import IO
 
 from trustpub._secret import Secret, github_mask_command, scrub
 from trustpub.cli._common import one_line
+from trustpub.sandbox.jobs import SIMULATED_JOB_ENV
 
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _SECTION_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -40,9 +41,6 @@ def is_gitlab_ci(env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
     return env.get("GITLAB_CI") == "true"
 
-
-SIMULATED_JOB_ENV = "TRUSTPUB_SANDBOX_JOB"
-"""Set (to the job id) in the environment of a job simulated by ``trustpub sandbox env``."""
 
 WITHHELD_MASK = "::add-mask::*** (value withheld: simulated job, output is a terminal)"
 """What a simulated job prints on a terminal in place of ``::add-mask::<token>``."""
@@ -185,7 +183,6 @@ def markdown_url(url: str) -> str:
 
 
 __all__ = [
-    "SIMULATED_JOB_ENV",
     "WITHHELD_MASK",
     "append_step_summary",
     "escape_data",

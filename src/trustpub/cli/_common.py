@@ -21,6 +21,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
@@ -279,6 +280,28 @@ def oidc_token_env_option(func: F) -> F:
     )(func)
 
 
+def expect_option(example: str) -> Callable[[F], F]:
+    """``--expect KEY=VALUE`` (repeatable): the declared publisher, for ``check`` and ``claims``."""
+    return click.option(
+        "--expect",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help=f"The publisher configured on the index (repeatable; e.g. {example}). "
+        "Adds to [tool.trustpub.publisher].",
+    )
+
+
+def pyproject_option(default: Path | None, text: str) -> Callable[[F], F]:
+    """``--pyproject PATH``: where ``check`` and ``claims`` read [tool.trustpub.publisher]."""
+    return click.option(
+        "--pyproject",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=default,
+        show_default=default is not None,
+        help=text,
+    )
+
+
 def verbosity_options(func: F) -> F:
     """``-v/--verbose`` (repeatable) and ``-q/--quiet`` with env vars."""
     func = click.option(
@@ -305,11 +328,13 @@ __all__ = [
     "command_line",
     "defuse_commands",
     "error_text",
+    "expect_option",
     "guarded",
     "hold_output",
     "jobs_option",
     "one_line",
     "print_error",
+    "pyproject_option",
     "raw_stderr",
     "raw_stdout",
     "release_output",

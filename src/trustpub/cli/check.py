@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trustpub.cli._common import guarded, one_line, setup_logging, verbosity_options
+from trustpub.cli._common import (
+    expect_option,
+    guarded,
+    one_line,
+    pyproject_option,
+    setup_logging,
+    verbosity_options,
+)
 
 if TYPE_CHECKING:
     from trustpub.setup.check import CheckReport
@@ -114,18 +121,9 @@ def report_json(report: CheckReport) -> dict[str, Any]:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=Path("."),
 )
-@click.option(
-    "--expect",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="The publisher configured on the index (repeatable; e.g. environment=pypi). "
-    "Adds to [tool.trustpub.publisher].",
-)
-@click.option(
-    "--pyproject",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where to read [tool.trustpub.publisher] (default: DIRECTORY/pyproject.toml).",
+@expect_option("environment=pypi")
+@pyproject_option(
+    None, "Where to read [tool.trustpub.publisher] (default: DIRECTORY/pyproject.toml)."
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option(

@@ -25,9 +25,11 @@ from trustpub._secret import Secret, whitespace_problem
 from trustpub.cli import _ci
 from trustpub.cli._common import (
     ScrubbingStream,
+    expect_option,
     guarded,
     oidc_token_env_option,
     one_line,
+    pyproject_option,
     raw_stdout,
     setup_logging,
     verbosity_options,
@@ -403,19 +405,9 @@ def _render(report: ClaimsReport, *, json_output: bool, quiet: bool) -> None:
     help="Read the OIDC token from this file (- for stdin) instead of the CI environment.",
 )
 @oidc_token_env_option
-@click.option(
-    "--expect",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="The publisher configured on the index (repeatable; e.g. workflow=release.yml). "
-    "Adds to [tool.trustpub.publisher].",
-)
-@click.option(
-    "--pyproject",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("pyproject.toml"),
-    show_default=True,
-    help="Where to read [tool.trustpub.publisher] and the project name from.",
+@expect_option("workflow=release.yml")
+@pyproject_option(
+    Path("pyproject.toml"), "Where to read [tool.trustpub.publisher] and the project name from."
 )
 @click.option(
     "--json", "json_output", is_flag=True, help="Print one JSON document (never the token)."

@@ -51,6 +51,10 @@ SEND_MARGIN = 5
 EXPIRY_WARNING = 60
 """Preflight warns when the token's own lifetime (``exp - now``) is shorter than this."""
 
+SIGSTORE_AUDIENCE = "sigstore"
+"""The audience of the OIDC token a client signs attestations with (Sigstore's Fulcio, and
+the sandbox's imitation of it, accept no other)."""
+
 
 class Rule(str, Enum):
     """Which validity rule a token breaks."""
@@ -190,6 +194,7 @@ __all__ = [
     "LEEWAY",
     "REQUIRED_CLAIMS",
     "SEND_MARGIN",
+    "SIGSTORE_AUDIENCE",
     "Issuer",
     "Rule",
     "Violation",

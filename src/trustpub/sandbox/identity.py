@@ -362,12 +362,12 @@ class IdentityProviders(Endpoints):
 
     def _sigstore_env(self, job: Job, env: dict[str, str]) -> None:
         """Sign against this sandbox's Sigstore; GitLab jobs get ``SIGSTORE_ID_TOKEN`` too."""
-        from trustpub.attest import SIGSTORE_AUDIENCE, TRUST_CONFIG_ENV
+        from trustpub.attest import SIGSTORE_TOKEN_ENV, TRUST_CONFIG_ENV
         from trustpub.sandbox.sigstore.trust import trust_config_path
 
         env[TRUST_CONFIG_ENV] = str(trust_config_path(self._ctx.state_dir))
         if job.spec.provider == "gitlab":
-            env["SIGSTORE_ID_TOKEN"] = self.job_token(job, SIGSTORE_AUDIENCE)
+            env[SIGSTORE_TOKEN_ENV] = self.job_token(job, validity.SIGSTORE_AUDIENCE)
 
     def job_token(self, job: Job, audience: str) -> str:
         """A fresh token for the job (new ``jti``, ``iat`` now)."""

@@ -33,6 +33,9 @@ from trustpub._gitlab import token_env_name
 from trustpub.sandbox import ids
 
 PROVIDERS = ("github", "gitlab", "google", "activestate")
+
+SIMULATED_JOB_ENV = "TRUSTPUB_SANDBOX_JOB"
+"""Set (to the job id) in the environment of a job simulated by ``trustpub sandbox env``."""
 SELF_MANAGED = "self-managed"
 """GitLab job field ``instance``: the job runs on the sandbox's self-managed GitLab."""
 _GITLAB_INSTANCES = ("gitlab.com", SELF_MANAGED)
@@ -743,7 +746,7 @@ def job_env(
 ) -> dict[str, str]:
     """The environment variables of the job (writes GitHub's files into ``folder``)."""
     spec = job.spec
-    env: dict[str, str] = {"CI": "true", "TRUSTPUB_SANDBOX_JOB": job.id}
+    env: dict[str, str] = {"CI": "true", SIMULATED_JOB_ENV: job.id}
     if spec.provider == "github":
         env.update(_github_env(job, folder=folder, base_url=base_url))
     elif spec.provider == "gitlab":
@@ -869,6 +872,7 @@ __all__ = [
     "DEFAULTS",
     "PROVIDERS",
     "SELF_MANAGED",
+    "SIMULATED_JOB_ENV",
     "Job",
     "JobError",
     "JobSpec",

@@ -20,7 +20,7 @@ from starlette.types import Scope
 from trustpub._secret import is_jwt_shaped
 from trustpub.errors import IdentityError
 from trustpub.oidc.claims import decode_unverified
-from trustpub.sandbox.sigstore.service import SIGSTORE_AUDIENCE
+from trustpub.oidc.validity import SIGSTORE_AUDIENCE
 from trustpub.sandbox.state import fingerprint
 
 REASON_HEADER = "x-sandbox-reason"

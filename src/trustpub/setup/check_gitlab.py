@@ -16,6 +16,7 @@ from typing import Any
 
 from trustpub._gitlab import id_tokens_yaml, token_env_name
 from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, Publisher
+from trustpub.oidc.validity import SIGSTORE_AUDIENCE
 from trustpub.setup.commands import (
     Publish,
     expected_publisher,
@@ -27,7 +28,6 @@ from trustpub.setup.findings import CheckFinding
 from trustpub.setup.yamldoc import Document
 
 TOP_LEVEL = ".gitlab-ci.yml"
-SIGSTORE_AUDIENCE = "sigstore"
 _RESERVED = {
     "stages",
     "variables",

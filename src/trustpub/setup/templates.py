@@ -16,7 +16,7 @@ from typing import Literal
 from trustpub import __version__
 from trustpub._gitlab import token_env_name
 from trustpub.oidc.publishers import Provider
-from trustpub.setup.check_gitlab import SIGSTORE_AUDIENCE
+from trustpub.oidc.validity import SIGSTORE_AUDIENCE
 
 Trigger = Literal["release", "tag"]
 INDEX_HOSTS = {"pypi": "https://pypi.org", "testpypi": "https://test.pypi.org"}

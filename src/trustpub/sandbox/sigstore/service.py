@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from trustpub.oidc.publishers import Provider
+from trustpub.oidc.validity import SIGSTORE_AUDIENCE
 from trustpub.sandbox.routing import Endpoints, route
 from trustpub.sandbox.sigstore.fulcio import FulcioRefusal, issue
 from trustpub.sandbox.sigstore.keys import SigstoreKeys
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from trustpub.sandbox.context import SandboxContext
     from trustpub.sandbox.mint import Identity
 
-SIGSTORE_AUDIENCE = "sigstore"
 _BAD_TOKEN = "There was an error processing the identity token"  # noqa: S105 - a message
 
 
@@ -126,4 +126,4 @@ class SigstoreServices(Endpoints):
         return JSONResponse(await run_in_threadpool(self.log.info))
 
 
-__all__ = ["SIGSTORE_AUDIENCE", "SigstoreServices"]
+__all__ = ["SigstoreServices"]
