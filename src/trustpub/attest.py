@@ -22,7 +22,7 @@ import ipaddress
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -237,36 +237,33 @@ def certificate_identity(der: bytes) -> str:
     return "(unknown identity)"
 
 
+@dataclass(eq=False)
 class DistSigner:
     """Signs distributions with one CI identity, refreshing token and certificate as needed."""
 
-    def __init__(
-        self,
-        fetch_token: Callable[[], Secret],
-        trust_config: ClientTrustConfig,
-        *,
-        clock: Callable[[], float] = time.time,
-        margin: float = REFRESH_MARGIN,
-    ) -> None:
-        self._fetch_token = fetch_token
-        self._trust_config = trust_config
-        self._clock = clock
-        self._margin = margin
-        self._lock = threading.Lock()
-        self._signer: Signer | None = None
-        self._expires: float | None = None
-        self.identity: str | None = None
-        self.certificates = 0
+    fetch_token: Callable[[], Secret]
+    trust_config: ClientTrustConfig
+    _: KW_ONLY
+    clock: Callable[[], float] = time.time
+    margin: float = REFRESH_MARGIN
+    """A certificate this close to its end is not used for another signature."""
+    identity: str | None = field(default=None, init=False)
+    """Whom the certificate names (known after the first signature)."""
+    certificates: int = field(default=0, init=False)
+    """Signing certificates obtained so far (one per fresh token)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _signer: Signer | None = field(default=None, init=False, repr=False)
+    _expires: float | None = field(default=None, init=False, repr=False)
 
     def _current(self) -> Signer:
         with self._lock:
-            stale = self._expires is not None and self._clock() >= self._expires - self._margin
+            stale = self._expires is not None and self.clock() >= self._expires - self.margin
             if self._signer is None or stale:
                 from sigstore.oidc import IdentityToken
                 from sigstore.sign import Signer, SigningContext
 
-                token = self._fetch_token()
-                context = SigningContext.from_trust_config(self._trust_config)
+                token = self.fetch_token()
+                context = SigningContext.from_trust_config(self.trust_config)
                 self._signer = Signer(IdentityToken(token.reveal()), context)
                 self._expires = None
                 self.certificates += 1

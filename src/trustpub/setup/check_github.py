@@ -18,10 +18,10 @@ from trustpub.oidc.publishers import Provider, Publisher
 from trustpub.setup.commands import (
     OUR_ACTION,
     Publish,
+    environment_gap,
     expected_publisher,
     is_build,
     is_build_action,
-    job_environment,
     publish_in_action,
     publish_in_script,
 )
@@ -208,28 +208,20 @@ def _name_findings(job: _Job, step: int, expected: Publisher | None) -> Iterator
 
 
 def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[CheckFinding]:
-    actual = job_environment(job.spec)
-    wanted = expected.environment if expected is not None else None
-    if actual is not None and "${{" in actual:
+    gap = environment_gap(job.spec, expected, template="${{", case_sensitive=False)
+    if gap is None:
         return
-    if wanted is None:
-        if actual is None:
-            yield job.workflow.finding(
-                "no-environment",
-                job.path(),
-                f"job '{job.name}' publishes outside any deployment environment",
-                f"on job '{job.name}':\nenvironment: pypi   # and name it in the publisher",
-            )
-        return
-    if actual is not None and actual.lower() == wanted.lower():
+    if gap.wanted is None:
+        yield job.workflow.finding(
+            "no-environment",
+            job.path(),
+            f"job '{job.name}' publishes outside any deployment environment",
+            f"on job '{job.name}':\nenvironment: pypi   # and name it in the publisher",
+        )
         return
     where = job.path("environment") if "environment" in job.spec else job.path()
-    message = (
-        f"job '{job.name}' runs in environment '{actual}', the publisher names '{wanted}'"
-        if actual is not None
-        else f"job '{job.name}' has no environment, the publisher requires '{wanted}'"
-    )
-    yield job.workflow.finding("environment", where, message, f"environment: {wanted}")
+    fix = f"environment: {gap.wanted}"
+    yield job.workflow.finding("environment", where, gap.message(job.name), fix)
 
 
 def _step_findings(job: _Job) -> Iterator[CheckFinding]:

@@ -19,9 +19,9 @@ from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider, Publisher
 from trustpub.oidc.validity import SIGSTORE_AUDIENCE
 from trustpub.setup.commands import (
     Publish,
+    environment_gap,
     expected_publisher,
     is_build,
-    job_environment,
     publish_in_script,
 )
 from trustpub.setup.findings import CheckFinding
@@ -176,28 +176,19 @@ def _token_findings(job: _Job, publish: Publish, script: str) -> Iterator[CheckF
 
 
 def _environment_findings(job: _Job, expected: Publisher | None) -> Iterator[CheckFinding]:
-    actual = job_environment(job.merged)
-    wanted = expected.environment if expected is not None else None
-    if actual is not None and "$" in actual:
+    gap = environment_gap(job.merged, expected, template="$", case_sensitive=True)
+    if gap is None:
         return
-    if wanted is None:
-        if actual is None:
-            yield job.finding(
-                "no-environment",
-                None,
-                f"job '{job.name}' publishes outside any environment",
-                "environment: pypi   # and name it in the publisher",
-            )
+    if gap.wanted is None:
+        message = f"job '{job.name}' publishes outside any environment"
+        yield job.finding(
+            "no-environment", None, message, "environment: pypi   # and name it in the publisher"
+        )
         return
-    if actual == wanted:
-        return
-    message = (
-        f"job '{job.name}' runs in environment '{actual}', the publisher names '{wanted}'"
-        + (" (GitLab environments are case-sensitive)" if actual.lower() == wanted.lower() else "")
-        if actual is not None
-        else f"job '{job.name}' has no environment, the publisher requires '{wanted}'"
-    )
-    yield job.finding("environment", "environment", message, f"environment: {wanted}")
+    message = gap.message(job.name)
+    if gap.actual is not None and gap.actual.lower() == gap.wanted.lower():
+        message += " (GitLab environments are case-sensitive)"
+    yield job.finding("environment", "environment", message, f"environment: {gap.wanted}")
 
 
 def _attestation_findings(

@@ -163,7 +163,7 @@ def expected_publisher(
         return base
 
 
-def job_environment(spec: Mapping[str, Any]) -> str | None:
+def _job_environment(spec: Mapping[str, Any]) -> str | None:
     """A job's deployment environment: GitHub and GitLab both take ``environment: NAME`` or
     ``environment: {name: NAME}``; None when absent or blank."""
     env = spec.get("environment")
@@ -172,16 +172,56 @@ def job_environment(spec: Mapping[str, Any]) -> str | None:
     return env.strip() if isinstance(env, str) and env.strip() else None
 
 
+@dataclass(frozen=True)
+class EnvironmentGap:
+    """A publishing job's environment that PyPI will not match with the publisher's.
+
+    ``wanted`` None: the publisher names no environment and the job runs in none.
+    """
+
+    actual: str | None
+    wanted: str | None
+
+    def message(self, job: str) -> str:
+        if self.actual is None:
+            return f"job '{job}' has no environment, the publisher requires '{self.wanted}'"
+        return (
+            f"job '{job}' runs in environment '{self.actual}', the publisher names '{self.wanted}'"
+        )
+
+
+def environment_gap(
+    spec: Mapping[str, Any], expected: Publisher | None, *, template: str, case_sensitive: bool
+) -> EnvironmentGap | None:
+    """What is wrong with a publishing job's environment, or None.
+
+    A computed name (``template`` in it: ``${{`` on GitHub, ``$`` on GitLab) is not judged.
+    The names must be equal: ignoring case on GitHub, exactly on GitLab (PyPI's comparisons).
+    """
+    actual = _job_environment(spec)
+    wanted = expected.environment if expected is not None else None
+    if actual is not None and template in actual:
+        return None
+    if wanted is None:
+        return EnvironmentGap(None, None) if actual is None else None
+    if actual == wanted or (
+        not case_sensitive and actual is not None and actual.lower() == wanted.lower()
+    ):
+        return None
+    return EnvironmentGap(actual, wanted)
+
+
 __all__ = [
     "BUILD_ACTIONS",
     "OUR_ACTION",
     "PUBLISH_ACTIONS",
+    "EnvironmentGap",
     "Publish",
+    "environment_gap",
     "expected_publisher",
     "index_of",
     "is_build",
     "is_build_action",
-    "job_environment",
     "publish_in_action",
     "publish_in_script",
 ]
