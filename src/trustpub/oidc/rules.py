@@ -67,9 +67,6 @@ MATCHED_CLAIMS: dict[Provider, tuple[str, ...]] = {
 }
 """The claims to show when explaining a refusal (PyPI's own list, plus context claims)."""
 
-_GITHUB_WORKFLOW_IN_REF = re.compile(r"[^/]+\.(?:yml|yaml)(?=@)")
-_GITLAB_PIPELINE_IN_URI = re.compile(r"(?<=//).*[^/]\.(?:yml|yaml)(?=@)")
-
 
 @dataclass(frozen=True)
 class Lookup:
@@ -175,6 +172,37 @@ class _Rules:
     checks: tuple[_Step, ...]
 
 
+@dataclass(frozen=True)
+class _FileInClaim:
+    """The file a token names inside one claim: GitHub's workflow, GitLab's top-level pipeline.
+
+    PyPI looks publishers up by this file; a token whose claim names none is refused
+    before the lookup, with Warehouse's ``unreadable`` text.
+    """
+
+    claim: str
+    pattern: re.Pattern[str]
+    unreadable: str
+    rule: str
+    mismatch: Callable[[Publisher, _Ctx, str | None], str]
+    """The fix when the file is not the publisher's (``None``: the claim names no file)."""
+
+    def found(self, ctx: _Ctx) -> str | None:
+        value = ctx.text(self.claim)
+        match = self.pattern.search(value) if value is not None else None
+        return match.group(0) if match else None
+
+    def prepare(self, ctx: _Ctx) -> tuple[str, str] | None:
+        return (self.unreadable, self.claim) if self.found(ctx) is None else None
+
+    def lookup(self, p: Publisher, ctx: _Ctx) -> _Outcome:
+        found = self.found(ctx)
+        ok = found is not None and found == p.workflow
+        actual = found if found is not None else ctx.shown(self.claim)
+        fix = "" if ok else self.mismatch(p, ctx, found)
+        return _Outcome(self.claim, ok, p.workflow, actual, self.rule, fix)
+
+
 def _default_reason(stage: Stage, field: str) -> str:
     if stage in ("lookup", "select"):
         return NOT_FOUND
@@ -200,20 +228,89 @@ def _jti_step(publisher: Publisher, ctx: _Ctx) -> _Outcome:
     return _Outcome("jti", True, None, ctx.shown("jti"), rule)
 
 
+@dataclass(frozen=True)
+class _EnvironmentRule:
+    """The optional ``environment`` claim: the tie-break among looked-up publishers and the
+    last check. Warehouse compares it ignoring case on GitHub and exactly on GitLab."""
+
+    case_sensitive: bool
+
+    def same(self, claim: str | None, configured: str | None) -> bool:
+        if not claim or configured is None:
+            return False
+        return claim == configured if self.case_sensitive else claim.lower() == configured.lower()
+
+    def specific(self, p: Publisher, ctx: _Ctx) -> bool:
+        return self.same(ctx.text("environment"), p.environment)
+
+    def outcome(self, p: Publisher, ctx: _Ctx) -> _Outcome:
+        env = ctx.text("environment")
+        actual = ctx.shown("environment")
+        if not p.environment:
+            return _Outcome(
+                "environment",
+                True,
+                None,
+                actual,
+                "not constrained: any environment (or none) is accepted",
+            )
+        ok = self.same(env, p.environment)
+        if ok:
+            fix = ""
+        elif not env:
+            fix = f"add `environment: {p.environment}` to the publishing job"
+        elif self.case_sensitive and env.lower() == p.environment.lower():
+            fix = f"GitLab environments are case-sensitive: use exactly '{p.environment}'"
+        else:
+            fix = (
+                f"the job runs in environment '{env}': use `environment: {p.environment}`, "
+                f"or change the publisher's environment to '{env}'"
+            )
+        case = "case-sensitive" if self.case_sensitive else "case-insensitive"
+        return _Outcome(
+            "environment", ok, p.environment, actual, f"must equal the claim ({case})", fix
+        )
+
+    def selector(self) -> _Selector:
+        return _Selector(self.specific, _no_environment, _Step("select", self.outcome))
+
+
+def _no_environment(p: Publisher) -> bool:
+    return not p.environment
+
+
+_GITHUB_ENVIRONMENT = _EnvironmentRule(case_sensitive=False)
+_GITLAB_ENVIRONMENT = _EnvironmentRule(case_sensitive=True)
+
+
 # GitHub ---------------------------------------------------------------------------------
 
 
-def _github_workflow_from_ref(ref: str | None) -> str | None:
-    if ref is None:
-        return None
-    match = _GITHUB_WORKFLOW_IN_REF.search(ref)
-    return match.group(0) if match else None
+def _github_workflow_fix(p: Publisher, ctx: _Ctx, found: str | None) -> str:
+    fix = (
+        f"the job runs workflow file '{found}': set the publisher's workflow to '{found}', "
+        f"or publish from '{p.workflow}'"
+        if found
+        else "the token's job_workflow_ref names no workflow file"
+    )
+    job_ref = ctx.text("job_workflow_ref")
+    workflow_ref = ctx.text("workflow_ref")
+    if workflow_ref and job_ref and workflow_ref != job_ref:
+        fix += (
+            " (job_workflow_ref names the called reusable workflow, "
+            f"while the caller is {workflow_ref})"
+        )
+    return fix
 
 
-def _github_prepare(ctx: _Ctx) -> tuple[str, str] | None:
-    if _github_workflow_from_ref(ctx.text("job_workflow_ref")) is None:
-        return "Could not job extract workflow filename from OIDC claims", "job_workflow_ref"
-    return None
+_GITHUB_WORKFLOW = _FileInClaim(
+    "job_workflow_ref",
+    re.compile(r"[^/]+\.(?:yml|yaml)(?=@)"),
+    "Could not job extract workflow filename from OIDC claims",
+    "the workflow file name in job_workflow_ref must equal the publisher's workflow "
+    "(exact, case-sensitive)",
+    _github_workflow_fix,
+)
 
 
 def _github_lookup_repository(p: Publisher, ctx: _Ctx) -> _Outcome:
@@ -266,70 +363,6 @@ def _owner_id_outcome(p: Publisher, ctx: _Ctx) -> _Outcome:
         else "the owner account was renamed, deleted or re-created: remove the publisher "
         "and add it again",
     )
-
-
-def _github_lookup_workflow(p: Publisher, ctx: _Ctx) -> _Outcome:
-    job_ref = ctx.text("job_workflow_ref")
-    found = _github_workflow_from_ref(job_ref)
-    ok = found is not None and found == p.workflow
-    fix = ""
-    if not ok:
-        fix = (
-            f"the job runs workflow file '{found}': set the publisher's workflow to '{found}', "
-            f"or publish from '{p.workflow}'"
-            if found
-            else "the token's job_workflow_ref names no workflow file"
-        )
-        workflow_ref = ctx.text("workflow_ref")
-        if workflow_ref and job_ref and workflow_ref != job_ref:
-            fix += (
-                " (job_workflow_ref names the called reusable workflow, "
-                f"while the caller is {workflow_ref})"
-            )
-    return _Outcome(
-        "job_workflow_ref",
-        ok,
-        p.workflow,
-        found if found is not None else ctx.shown("job_workflow_ref"),
-        "the workflow file name in job_workflow_ref must equal the publisher's workflow "
-        "(exact, case-sensitive)",
-        fix,
-    )
-
-
-def _github_environment(p: Publisher, ctx: _Ctx) -> _Outcome:
-    env = ctx.text("environment")
-    actual = ctx.shown("environment")
-    if not p.environment:
-        return _Outcome(
-            "environment",
-            True,
-            None,
-            actual,
-            "not constrained: any environment (or none) is accepted",
-        )
-    ok = bool(env) and env is not None and env.lower() == p.environment.lower()
-    if ok:
-        fix = ""
-    elif not env:
-        fix = f"add `environment: {p.environment}` to the publishing job"
-    else:
-        fix = (
-            f"the job runs in environment '{env}': use `environment: {p.environment}`, "
-            f"or change the publisher's environment to '{env}'"
-        )
-    return _Outcome(
-        "environment", ok, p.environment, actual, "must equal the claim (case-insensitive)", fix
-    )
-
-
-def _github_env_specific(p: Publisher, ctx: _Ctx) -> bool:
-    env = ctx.text("environment")
-    return bool(env) and env is not None and (p.environment or "").lower() == env.lower()
-
-
-def _no_environment(p: Publisher) -> bool:
-    return not p.environment
 
 
 def _github_check_repository(p: Publisher, ctx: _Ctx) -> _Outcome:
@@ -463,13 +496,13 @@ _GITHUB = _Rules(
         "ref",
         "sha",
     ),
-    prepare=_github_prepare,
+    prepare=_GITHUB_WORKFLOW.prepare,
     lookup=(
         _Step("lookup", _github_lookup_repository),
         _Step("lookup", _owner_id_outcome),
-        _Step("lookup", _github_lookup_workflow),
+        _Step("lookup", _GITHUB_WORKFLOW.lookup),
     ),
-    selector=_Selector(_github_env_specific, _no_environment, _Step("select", _github_environment)),
+    selector=_GITHUB_ENVIRONMENT.selector(),
     checks=(
         _Step("required", _github_check_repository),
         _Step("required", _github_check_owner),
@@ -477,7 +510,7 @@ _GITHUB = _Rules(
         _Step("required", _github_check_job_workflow_ref),
         _Step("required", _jti_step),
         _Step("required", _github_check_event),
-        _Step("optional", _github_environment),
+        _Step("optional", _GITHUB_ENVIRONMENT.outcome),
     ),
 )
 
@@ -485,17 +518,23 @@ _GITHUB = _Rules(
 # GitLab ---------------------------------------------------------------------------------
 
 
-def _gitlab_pipeline_from_uri(uri: str | None) -> str | None:
-    if uri is None:
-        return None
-    match = _GITLAB_PIPELINE_IN_URI.search(uri)
-    return match.group(0) if match else None
+def _gitlab_pipeline_fix(p: Publisher, ctx: _Ctx, found: str | None) -> str:
+    if not found:
+        return "the token's ci_config_ref_uri names no pipeline file"
+    return (
+        f"the pipeline's top-level file is '{found}': set the publisher's top-level "
+        f"pipeline file path to '{found}' (included files do not count)"
+    )
 
 
-def _gitlab_prepare(ctx: _Ctx) -> tuple[str, str] | None:
-    if _gitlab_pipeline_from_uri(ctx.text("ci_config_ref_uri")) is None:
-        return "Could not extract workflow filename from OIDC claims", "ci_config_ref_uri"
-    return None
+_GITLAB_PIPELINE = _FileInClaim(
+    "ci_config_ref_uri",
+    re.compile(r"(?<=//).*[^/]\.(?:yml|yaml)(?=@)"),
+    "Could not extract workflow filename from OIDC claims",
+    "the top-level pipeline path in ci_config_ref_uri must equal the publisher's "
+    "(exact, case-sensitive)",
+    _gitlab_pipeline_fix,
+)
 
 
 def _issuer_of(p: Publisher, ctx: _Ctx) -> str:
@@ -523,28 +562,6 @@ def _gitlab_lookup_project(p: Publisher, ctx: _Ctx) -> _Outcome:
     )
 
 
-def _gitlab_lookup_pipeline(p: Publisher, ctx: _Ctx) -> _Outcome:
-    found = _gitlab_pipeline_from_uri(ctx.text("ci_config_ref_uri"))
-    ok = found is not None and found == p.workflow
-    fix = ""
-    if not ok:
-        fix = (
-            f"the pipeline's top-level file is '{found}': set the publisher's top-level "
-            f"pipeline file path to '{found}' (included files do not count)"
-            if found
-            else "the token's ci_config_ref_uri names no pipeline file"
-        )
-    return _Outcome(
-        "ci_config_ref_uri",
-        ok,
-        p.workflow,
-        found if found is not None else ctx.shown("ci_config_ref_uri"),
-        "the top-level pipeline path in ci_config_ref_uri must equal the publisher's "
-        "(exact, case-sensitive)",
-        fix,
-    )
-
-
 def _gitlab_lookup_issuer(p: Publisher, ctx: _Ctx) -> _Outcome:
     expected = _issuer_of(p, ctx)
     ok = ctx.issuer == expected
@@ -560,35 +577,6 @@ def _gitlab_lookup_issuer(p: Publisher, ctx: _Ctx) -> _Outcome:
         or f"the token comes from {ctx.issuer}: the publisher must be registered for that "
         "instance (self-managed GitLab needs PyPI's organization onboarding)",
     )
-
-
-def _gitlab_environment(p: Publisher, ctx: _Ctx) -> _Outcome:
-    env = ctx.text("environment")
-    actual = ctx.shown("environment")
-    if not p.environment:
-        return _Outcome(
-            "environment", True, None, actual, "not constrained: any environment is accepted"
-        )
-    ok = bool(env) and env == p.environment
-    if ok:
-        fix = ""
-    elif not env:
-        fix = f"add `environment: {p.environment}` to the publishing job"
-    elif env.lower() == p.environment.lower():
-        fix = f"GitLab environments are case-sensitive: use exactly '{p.environment}'"
-    else:
-        fix = (
-            f"the job runs in environment '{env}': use `environment: {p.environment}`, "
-            f"or change the publisher's environment to '{env}'"
-        )
-    return _Outcome(
-        "environment", ok, p.environment, actual, "must equal the claim (case-sensitive)", fix
-    )
-
-
-def _gitlab_env_specific(p: Publisher, ctx: _Ctx) -> bool:
-    env = ctx.text("environment")
-    return bool(env) and p.environment == env
 
 
 def _gitlab_check_sub(p: Publisher, ctx: _Ctx) -> _Outcome:
@@ -656,19 +644,19 @@ def _gitlab_check_uri(p: Publisher, ctx: _Ctx) -> _Outcome:
 _GITLAB = _Rules(
     custom_issuer=True,
     required=("sub", "project_path", "ci_config_ref_uri", "jti", "ref_path", "sha"),
-    prepare=_gitlab_prepare,
+    prepare=_GITLAB_PIPELINE.prepare,
     lookup=(
         _Step("lookup", _gitlab_lookup_project),
-        _Step("lookup", _gitlab_lookup_pipeline),
+        _Step("lookup", _GITLAB_PIPELINE.lookup),
         _Step("lookup", _gitlab_lookup_issuer),
     ),
-    selector=_Selector(_gitlab_env_specific, _no_environment, _Step("select", _gitlab_environment)),
+    selector=_GITLAB_ENVIRONMENT.selector(),
     checks=(
         _Step("required", _gitlab_check_sub),
         _Step("required", _gitlab_check_project_path),
         _Step("required", _gitlab_check_uri),
         _Step("required", _jti_step),
-        _Step("optional", _gitlab_environment),
+        _Step("optional", _GITLAB_ENVIRONMENT.outcome),
     ),
 )
 
