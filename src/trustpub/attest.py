@@ -48,10 +48,8 @@ _ALIASES = {"true": "auto", "yes": "auto", "on": "auto", "1": "auto"}
 _ALIASES.update({"false": "off", "no": "off", "0": "off"})
 
 
-class AttestationError(UploadError):
+class AttestationError(UploadError, anchor="attestations-not-possible"):
     """Attestations were required and cannot be made or would be refused."""
-
-    default_anchor = "attestations-not-possible"
 
 
 def parse_mode(text: str) -> AttestMode:

@@ -93,10 +93,8 @@ class PublishRequest:
     """``--username``, ``--password``, ``--index-url``, ``--config-file``."""
 
 
-class PublishInterrupted(TrustpubError):
+class PublishInterrupted(TrustpubError, exit_code=ExitCode.INTERRUPTED):
     """SIGINT before the uploads started (during them, the result says ``interrupted``)."""
-
-    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -269,13 +269,20 @@ def guarded(
             raise SystemExit(int(ExitCode.FAILURE)) from None
 
 
+def env_option(*decls: str, twine: Sequence[str] = (), **attrs: Any) -> Callable[[F], F]:
+    """An option that can also be set as ``TRUSTPUB_<LONG NAME>`` (``--dry-run``:
+    ``TRUSTPUB_DRY_RUN``), then as ``twine``'s variables where twine has one; --help shows them."""
+    long = next(decl for decl in decls if decl.startswith("--")).split("/")[0]
+    name = "TRUSTPUB_" + long[2:].upper().replace("-", "_")
+    envvar: str | list[str] = [name, *twine] if twine else name
+    return click.option(*decls, envvar=envvar, show_envvar=True, **attrs)
+
+
 def oidc_token_env_option(func: F) -> F:
     """``--oidc-token-env NAME``: where ``publish`` and ``claims`` read an OIDC token in any CI."""
-    return click.option(
+    return env_option(
         "--oidc-token-env",
         metavar="NAME",
-        envvar="TRUSTPUB_OIDC_TOKEN_ENV",
-        show_envvar=True,
         help="Read the OIDC token from this environment variable (any CI).",
     )(func)
 
@@ -304,20 +311,16 @@ def pyproject_option(default: Path | None, text: str) -> Callable[[F], F]:
 
 def verbosity_options(func: F) -> F:
     """``-v/--verbose`` (repeatable) and ``-q/--quiet`` with env vars."""
-    func = click.option(
+    func = env_option(
         "-q",
         "--quiet",
         is_flag=True,
-        envvar="TRUSTPUB_QUIET",
-        show_envvar=True,
         help="Print only errors and the final result.",
     )(func)
-    func = click.option(
+    func = env_option(
         "-v",
         "--verbose",
         count=True,
-        envvar="TRUSTPUB_VERBOSE",
-        show_envvar=True,
         help="More detail; -vv adds HTTP traces. Errors show a traceback.",
     )(func)
     return func
@@ -327,6 +330,7 @@ __all__ = [
     "ScrubbingStream",
     "command_line",
     "defuse_commands",
+    "env_option",
     "error_text",
     "expect_option",
     "guarded",
@@ -346,14 +350,12 @@ __all__ = [
 
 def jobs_option(text: str) -> Callable[[F], F]:
     """``-j/--jobs N`` (``TRUSTPUB_JOBS``), shared by ``publish`` and ``attest``."""
-    return click.option(
+    return env_option(
         "-j",
         "--jobs",
         type=click.IntRange(min=1, max=32),
         default=4,
         metavar="N",
         show_default=True,
-        envvar="TRUSTPUB_JOBS",
-        show_envvar=True,
         help=text,
     )

@@ -25,6 +25,7 @@ from trustpub._secret import Secret, whitespace_problem
 from trustpub.cli import _ci
 from trustpub.cli._common import (
     ScrubbingStream,
+    env_option,
     expect_option,
     guarded,
     oidc_token_env_option,
@@ -389,13 +390,11 @@ def _render(report: ClaimsReport, *, json_output: bool, quiet: bool) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
+@env_option(
     "-r",
     "--repository",
     default="pypi",
     show_default=True,
-    envvar="TRUSTPUB_REPOSITORY",
-    show_envvar=True,
     help="pypi, testpypi, a section of ~/.pypirc, or an upload URL: the index whose audience "
     "the token is for.",
 )

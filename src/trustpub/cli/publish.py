@@ -9,6 +9,7 @@ import click
 
 from trustpub._secret import Secret
 from trustpub.cli._common import (
+    env_option,
     guarded,
     jobs_option,
     oidc_token_env_option,
@@ -31,94 +32,77 @@ def _given_secrets(
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, metavar="[PATHS]...")
-@click.option(
+@env_option(
     "-r",
     "--repository",
     default="pypi",
     metavar="NAME|URL",
     show_default=True,
-    envvar=["TRUSTPUB_REPOSITORY", "TWINE_REPOSITORY_URL", "TWINE_REPOSITORY"],
-    show_envvar=True,
+    twine=["TWINE_REPOSITORY_URL", "TWINE_REPOSITORY"],
     help="pypi, testpypi, a section of .pypirc, or an upload URL (https://host/legacy/; "
     "user:password@ in it count as --username/--password).",
 )
-@click.option(
+@env_option(
     "-u",
     "--username",
     metavar="NAME",
-    envvar=["TRUSTPUB_USERNAME", "TWINE_USERNAME"],
-    show_envvar=True,
+    twine=["TWINE_USERNAME"],
     help="The user name to upload as (default __token__, i.e. an API token).",
 )
-@click.option(
+@env_option(
     "-p",
     "--password",
     "password_text",
     metavar="PASSWORD",
-    envvar=["TRUSTPUB_PASSWORD", "TWINE_PASSWORD"],
-    show_envvar=True,
+    twine=["TWINE_PASSWORD"],
     help="The password (or API token) of --username; else .pypirc, then the keyring.",
 )
-@click.option(
+@env_option(
     "--config-file",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="PATH",
-    envvar="TRUSTPUB_CONFIG_FILE",
-    show_envvar=True,
     help="The .pypirc to read -r NAME from (default ~/.pypirc, when it exists).",
 )
-@click.option(
+@env_option(
     "--index-url",
     metavar="URL",
-    envvar="TRUSTPUB_INDEX_URL",
-    show_envvar=True,
     help="The index's simple API, read by --dry-run and --skip-existing (default: derived "
     "from the upload URL for PyPI, devpi and pypiserver).",
 )
-@click.option(
+@env_option(
     "--trusted-publishing",
     "mode",
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
     show_default=True,
-    envvar="TRUSTPUB_TRUSTED_PUBLISHING",
-    show_envvar=True,
     help="auto: use it in a supported CI unless a token is given; always: fail without it; "
     "never: use --token or the keyring.",
 )
-@click.option(
+@env_option(
     "--token",
     "token_text",
-    envvar="TRUSTPUB_TOKEN",
-    show_envvar=True,
     metavar="TOKEN",
     help="An API token (pypi-...) to upload with instead of trusted publishing.",
 )
-@click.option(
+@env_option(
     "--keyring/--no-keyring",
     "use_keyring",
     default=True,
     show_default=True,
-    envvar="TRUSTPUB_KEYRING",
-    show_envvar=True,
     help="Look up the password in the system keyring (service = the upload URL, user = "
     "--username or __token__).",
 )
-@click.option(
+@env_option(
     "--skip-existing",
     is_flag=True,
-    envvar="TRUSTPUB_SKIP_EXISTING",
-    show_envvar=True,
     help="Skip files already on the index with identical contents.",
 )
-@click.option(
+@env_option(
     "--attestations",
     "attestations",
     default="auto",
     metavar="auto|require|off",
     show_default=True,
-    envvar="TRUSTPUB_ATTESTATIONS",
-    show_envvar=True,
     help="PEP 740 attestations. auto: with trusted publishing, sign each file with Sigstore "
     "(or reuse its <dist>.publish.attestation) where PyPI will accept it, else warn and upload "
     "without; require: fail before uploading when that is not possible; off: send none. "
@@ -131,37 +115,29 @@ def _given_secrets(
     hidden=True,
     help="Same as --attestations off.",
 )
-@click.option(
+@env_option(
     "--check/--no-check",
     default=True,
     show_default=True,
-    envvar="TRUSTPUB_CHECK",
-    show_envvar=True,
     help="Validate metadata (and README rendering) before uploading anything.",
 )
 @jobs_option("Parallel uploads (the first file always goes alone).")
-@click.option(
+@env_option(
     "--dry-run",
     is_flag=True,
-    envvar="TRUSTPUB_DRY_RUN",
-    show_envvar=True,
     help="Check everything (identity, claims, files, what exists) without minting or uploading.",
 )
-@click.option(
+@env_option(
     "--json",
     "json_output",
     is_flag=True,
-    envvar="TRUSTPUB_JSON",
-    show_envvar=True,
     help="Print one JSON result document on stdout (and nothing else there).",
 )
 @oidc_token_env_option
-@click.option(
+@env_option(
     "--expect",
     multiple=True,
     metavar="KEY=VALUE",
-    envvar="TRUSTPUB_EXPECT",
-    show_envvar=True,
     help="The publisher configured on the index (repeatable; e.g. workflow=release.yml); "
     "checked against the claims before minting. Adds to [tool.trustpub.publisher].",
 )
