@@ -46,6 +46,8 @@ VENV = BENCH / ".venv"
 BIN = VENV / "bin"
 RESULTS = BENCH / "results"
 LAUNCHER = BENCH / "_launch.py"
+IDEAL = "minimal client"
+"""The release case's reference row: bench/_ideal_upload.py, the upload phase alone."""
 VALIDATE_CPU = BENCH / "_validate_cpu.py"
 TOOLS = ("trustpub", "twine", "uv")
 MIB = 1 << 20
@@ -410,7 +412,8 @@ def case_release(
 ) -> dict[str, Any]:
     name = "bench-release"
     builds = work / "release"
-    tools = (*TOOLS, f"trustpub-j{2 * JOBS}")  # the last one: how it scales (no target)
+    # trustpub-j8: how it scales; the minimal client: what the sandbox and machine allow (no targets)
+    tools = (*TOOLS, f"trustpub-j{2 * JOBS}", IDEAL)
     sets: dict[tuple[int, str], list[Path]] = {}
     for index, tool in enumerate(tools):
         sets[(-1, tool)] = dists.build_release(
@@ -432,8 +435,11 @@ def case_release(
         with sandbox(
             work, f"release-{run}-{tool}", "--no-tls", "--latency-ms", str(LATENCY_MS)
         ) as box:
-            command, extra = upload_command(tool, box, sets[(run, tool)])
-            sample, why = runner.measure(command, child_env(extra))
+            if tool == IDEAL:
+                sample, why = ideal_upload(runner, box, sets[(run, tool)])
+            else:
+                command, extra = upload_command(tool, box, sets[(run, tool)])
+                sample, why = runner.measure(command, child_env(extra))
         if run < 0:
             if sample is None:
                 log(f"release warm-up {tool} failed: {why}")
@@ -471,16 +477,41 @@ def case_release(
             unit="x",
         ),
     ]
+    ideal = group[IDEAL].median("wall")
+    targets.append(
+        {
+            "target": f"reference, no target: the {IDEAL}'s upload phase alone (no start-up, "
+            f"bodies built in advance) / the floor; trustpub's wall / that phase: "
+            f"{fmt_ratio(ratio(mine, ideal))}",
+            "value": ratio(ideal, floor),
+            "limit": None,
+            "unit": "x",
+            "verdict": "-",
+        }
+    )
     return {
         "rows": rows,
         "targets": targets,
         "files": files,
         "limit_s": limit,
         "floor_s": floor,
+        "ideal_upload_s": ideal,
         "wheel_size": cfg.wheel_size,
         "jobs": JOBS,
         "latency_ms": LATENCY_MS,
     }
+
+
+def ideal_upload(runner: Runner, box: Sandbox, files: Sequence[Path]) -> tuple[Sample | None, str]:
+    """bench/_ideal_upload.py through the launcher; wall and CPU are those of its upload phase."""
+    out = runner.work / f"ideal-{runner.count}.json"
+    command = [str(BIN / "python"), str(BENCH / "_ideal_upload.py"), str(out), box.upload_url]
+    command += [box.token, str(JOBS), *map(str, files)]
+    sample, why = runner.measure(command, child_env())
+    if sample is None or not out.exists():
+        return None, why
+    phase = json.loads(out.read_text())
+    return Sample(wall=phase["wall"], cpu=phase["cpu"], rss_mib=sample.rss_mib), why
 
 
 def release_floor(files: int, jobs: int, latency_ms: int) -> float:
@@ -948,6 +979,14 @@ def fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages ("?" where the system has none)."""
+    try:
+        return "/".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = [
         "| case | tool | runs | wall | CPU | peak RSS | trustpub/tool wall | CPU | RSS |",
@@ -981,6 +1020,18 @@ def markdown(result: dict[str, Any]) -> str:
             else:
                 shown = f"{value:.1f} {unit}"
             lines.append(f"| {item['target']} | {shown} | {item['verdict']} |")
+    loads = [
+        f"{name} {case['load'][0]} -> {case['load'][1]}"
+        for name, case in result["cases"].items()
+        if "load" in case
+    ]
+    if loads:
+        lines += [
+            "",
+            "Load average (1/5/15 min) at the start and end of each case: "
+            + "; ".join(loads)
+            + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -1027,7 +1078,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="trustpub-bench-"))
 
     def log(message: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f}s] {message}", flush=True)
+        print(f"[{time.monotonic() - started:6.1f}s] (load {load_average()}) {message}", flush=True)
 
     result: dict[str, Any] = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -1040,6 +1091,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for name in cases:
             log(f"case {name} ...")
+            load_before = load_average()
             if name == "startup":
                 result["cases"][name] = case_startup(cfg, runner, log)
             elif name == "check":
@@ -1052,6 +1104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result["cases"][name] = case_large(cfg, runner, work, log)
             else:
                 result["cases"][name] = case_trusted(cfg, runner, work, log)
+            result["cases"][name]["load"] = [load_before, load_average()]
     finally:
         if args.keep:
             log(f"work directory kept: {work}")

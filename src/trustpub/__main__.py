@@ -1,6 +1,6 @@
 """``python -m trustpub``."""
 
-from trustpub.cli import main
+from trustpub.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -67,8 +67,18 @@ def _terminal_columns() -> int:
     return columns or 80
 
 
+def run() -> None:
+    """The ``trustpub`` command (console script, ``python -m trustpub``): :func:`main`, then
+    :func:`_leave`. Code that calls :func:`main` itself gets its ``SystemExit`` as before."""
+    try:
+        main()
+    except SystemExit as done:
+        _leave(done.code)
+        raise
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Run the command line on ``sys.argv``; ends with ``SystemExit`` (click's standalone mode)."""
     text = _fast_path(sys.argv[1:])
     if text is not None:
         sys.stdout.write(text)
@@ -95,6 +105,46 @@ def main() -> None:
         _signals.finish(_signals.exit_code())
 
 
+def _leave(code: object) -> None:
+    """End the process without the interpreter's teardown, when that teardown has nothing to do.
+
+    Clearing every module httpx, click, packaging and twine brought in takes
+    40-90 ms here, after the last byte of output. What shutdown does that matters
+    is done first, in the interpreter's order: it returns (normal exit) while
+    another non-daemon thread is alive (an upload abandoned by a signal), and
+    runs the ``atexit`` callbacks (logging, coverage, temporary directories'
+    finalizers). Then output is flushed and the process ends with ``code``.
+    Only the release commands (publish, attest) take this path, where the time is
+    part of every release job; a non-integer code (a message for sys.exit to print)
+    takes the normal one.
+    """
+    import atexit
+    import threading
+
+    if sys.argv[1:2] not in (["publish"], ["attest"]):
+        return
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    if run_exitfuncs is None or (code is not None and not isinstance(code, int)):
+        return
+    if any(
+        thread is not threading.main_thread() and not thread.daemon
+        for thread in threading.enumerate()
+    ):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code or 0)
+
+
 def __getattr__(name: str) -> Any:
     # ``from trustpub.cli import cli`` (tests, mkdocs-click) loads the click group lazily.
     if name in ("cli", "LazyGroup"):
@@ -104,4 +154,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ROOT_HELP", "cli", "main"]  # cli: provided by __getattr__
+__all__ = ["ROOT_HELP", "cli", "main", "run"]  # cli: provided by __getattr__
