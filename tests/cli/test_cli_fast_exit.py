@@ -76,3 +76,45 @@ def test_other_commands_exit_normally(tmp_path: Path) -> None:
     assert "No such option" in done.stderr
     assert marker.read_text() == "ran"
     assert Path(f"{marker}.teardown").read_text() == "ran"
+
+
+def test_a_wrapper_gets_control_back(tmp_path: Path) -> None:
+    """Under a profiler or any runner that reports afterwards, run() returns SystemExit to it."""
+    (tmp_path / "wrapper.py").write_text(
+        "import sys\n"
+        "from trustpub.cli import run\n"
+        "def wrap(report):\n"
+        "    try:\n"
+        "        run()\n"
+        "    except SystemExit as stop:\n"
+        "        open(report, 'w').write(f'report written, code {stop.code}')\n"
+        "        raise\n"
+    )
+    report = tmp_path / "report.txt"
+    code = (
+        "import sys\n"
+        "report = sys.argv.pop(1)\n"
+        "sys.path.insert(0, sys.argv.pop(1))\n"
+        "import wrapper\n"
+        "wrapper.wrap(report)\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(report),
+            str(tmp_path),
+            "publish",
+            "--no-keyring",
+            "-r",
+            "http://127.0.0.1:9/legacy/",
+            str(tmp_path / "absent-1.0-py3-none-any.whl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3
+    assert report.read_text() == "report written, code 3"

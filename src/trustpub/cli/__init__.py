@@ -70,11 +70,29 @@ def _terminal_columns() -> int:
 def run() -> None:
     """The ``trustpub`` command (console script, ``python -m trustpub``): :func:`main`, then
     :func:`_leave`. Code that calls :func:`main` itself gets its ``SystemExit`` as before."""
+    outermost = _outermost(sys._getframe(1))
     try:
         main()
     except SystemExit as done:
-        _leave(done.code)
+        if outermost:
+            _leave(done.code)
         raise
+
+
+def _outermost(frame: Any) -> bool:
+    """True when trustpub is the program: only the interpreter's start-up code called it.
+
+    A console script or ``python -m trustpub`` is the ``__main__`` module, started by
+    ``runpy`` at most. Under a profiler, a coverage runner or any other wrapper, that
+    wrapper waits for control to come back (to write its report): so does trustpub.
+    """
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return False
+    while frame is not None:
+        if frame.f_globals.get("__name__") not in ("__main__", "runpy"):
+            return False
+        frame = frame.f_back
+    return True
 
 
 def main() -> None:
@@ -114,6 +132,7 @@ def _leave(code: object) -> None:
     another non-daemon thread is alive (an upload abandoned by a signal), and
     runs the ``atexit`` callbacks (logging, coverage, temporary directories'
     finalizers). Then output is flushed and the process ends with ``code``.
+    :func:`run` calls it only when trustpub is the program (:func:`_outermost`).
     Only the release commands (publish, attest) take this path, where the time is
     part of every release job; a non-integer code (a message for sys.exit to print)
     takes the normal one.
