@@ -14,6 +14,7 @@ from trustpub._secret import (
     forget_all,
     github_mask_command,
     scrub,
+    scrub_outside,
 )
 
 CANARY_JWT = (
@@ -136,3 +137,11 @@ def test_whitespace_problem() -> None:
     assert whitespace_problem("pypi-abc\ndef") == "it contains whitespace"
     assert whitespace_problem("pypi-abc def") == "it contains whitespace"
     assert whitespace_problem("pypi-abc\x00def") == "it contains a control character"
+
+
+def test_outside_text_loses_an_unknown_token_that_shares_a_known_ones_header() -> None:
+    """A known JWT's pieces (its common RS256 header) must not cut an unknown one short."""
+    Secret(CANARY_JWT)
+    unknown = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImNhbmFyeSJ9.eyJzdWIiOiJvdGhlciJ9.b3RoZXItc2lnbmF0dXJl"
+    cleaned = scrub_outside(f"the index said: {unknown} was refused")
+    assert cleaned == f"the index said: {REDACTED} was refused"

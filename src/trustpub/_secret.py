@@ -240,8 +240,13 @@ def redact_token_shapes(text: str) -> str:
 
 
 def scrub_outside(text: str) -> str:
-    """:func:`scrub`, then :func:`redact_token_shapes`: the cleaning for outside text."""
-    return redact_token_shapes(scrub(text))
+    """:func:`redact_token_shapes`, then :func:`scrub`: the cleaning for outside text.
+
+    Shapes first: scrubbing a known token's pieces (every RS256 JWT starts with the
+    same ``eyJhbGciOi...`` header) could cut an unknown token so that its shape no
+    longer matches, and the rest of it would be left in the text.
+    """
+    return scrub(redact_token_shapes(text))
 
 
 class RedactingFilter(logging.Filter):

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from trustpub._secret import Secret, redact_token_shapes, scrub
+from trustpub._secret import Secret, scrub_outside
 from trustpub.errors import IdentityError
 from trustpub.providers._base import Detection, env_true, logger
 
@@ -63,7 +63,7 @@ def _fetch(audience: str, client: httpx.Client | None) -> Secret:
     except ambient_id.IdentityError as error:
         raise IdentityError(
             f"the id library could not get an OIDC token for audience {audience!r}: "
-            + redact_token_shapes(scrub(str(error))),
+            + scrub_outside(str(error)),
             hint="check that the CI job may request OIDC tokens (see your CI's OIDC docs), "
             "or pass one with --oidc-token-env NAME",
             anchor="no-trusted-publishing-identity",
