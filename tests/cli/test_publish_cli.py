@@ -305,3 +305,17 @@ def test_oidc_token_env_with_never_is_a_usage_error(dist: Path) -> None:
         ExitCode.USAGE,
         "--oidc-token-env cannot be combined with --trusted-publishing never",
     )
+
+
+def test_attest_json_error_without_a_ci_identity(dist: Path) -> None:
+    """``attest --json`` outside CI: the diagnosis on stderr, one document on stdout."""
+    result = CliRunner().invoke(cli, ["attest", "--json"], env={}, catch_exceptions=False)
+    assert result.exit_code == int(ExitCode.IDENTITY)
+    message = "no CI identity to sign with: attestations are signed with the job's OIDC identity"
+    assert f"error: {message}" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["files"] == []
+    assert document["error"]["message"] == message
+    assert document["error"]["exit_code"] == int(ExitCode.IDENTITY)
+    assert document["error"]["anchor"] == "attestations-not-possible"

@@ -168,6 +168,33 @@ def test_existing_attestations_are_reused_not_signed_again(
     assert attest.returncode == 0, attest.stderr
     sidecars = {p: (p.parent / (p.name + ".publish.attestation")).read_bytes() for p in files}
     assert "identity: https://github.com/octo-org/" in attest.stdout
+    rows = [line for line in attest.stdout.splitlines() if not line.startswith("::add-mask::")]
+    assert sorted(rows[:-1]) == sorted(
+        f"signed  {p.relative_to(tmp_path)}.publish.attestation" for p in files
+    )
+    again = subprocess.run(
+        [sys.executable, "-m", "trustpub", "attest", "--json", "dist/*"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert again.returncode == 0, again.stderr
+    document = json.loads(again.stdout)  # the whole of stdout is the one document
+    assert document["ok"] is True
+    assert document["error"] is None
+    assert document["identity"] is None  # nothing was signed this time
+    assert sorted(
+        (f["distribution"], f["attestation"], f["status"]) for f in document["files"]
+    ) == (
+        sorted(
+            (str(p.relative_to(tmp_path)), f"{p.relative_to(tmp_path)}.publish.attestation", "kept")
+            for p in files
+        )
+    )
 
     result = run_publish(["-r", sandbox.upload_url, "--json"], env=env, cwd=tmp_path)
 
