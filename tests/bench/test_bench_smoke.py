@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
+from helpers_sandbox import SandboxFactory
 from trustpub.upload.validate import validate
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -162,3 +163,25 @@ def test_every_case_is_listed_and_dispatched() -> None:
     assert run.CASES == ("startup", "check", "release", "large", "trusted", "attest")
     for name in run.CASES:
         assert callable(getattr(run, f"case_{name}"))
+
+
+def test_minimal_client_uploads_every_file(tmp_path: Path, sandbox_factory: SandboxFactory) -> None:
+    """bench/_ideal_upload.py (the release case's reference row) really uploads the release."""
+    box = sandbox_factory(tls=False)
+    files = dists.build_release(tmp_path / "d", "bench-ideal", "1.0.0", wheel_size=1024)[:5]
+    out = tmp_path / "phase.json"
+    command = [sys.executable, str(BENCH / "_ideal_upload.py"), str(out), box.upload_url]
+    command += [box.api_token, "2", *map(str, files)]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    phase = json.loads(out.read_text())
+    assert phase["wall"] > 0
+    assert phase["cpu"] >= 0
+    uploads = [entry for entry in box.log() if entry["path"] == "/legacy/"]
+    assert [entry["status"] for entry in uploads] == [200] * 5
