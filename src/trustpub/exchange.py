@@ -200,15 +200,6 @@ def parse_mint_errors(response: httpx.Response) -> tuple[MintError, ...] | None:
     return tuple(parsed)
 
 
-_CUSTOM_INSTANCES: dict[Provider, tuple[str, str]] = {
-    Provider.GITHUB: ("GitHub", "GitHub Enterprise Server"),
-    Provider.GITLAB: ("GitLab", "self-managed GitLab"),
-    Provider.GOOGLE: ("Google", "other Google issuers"),
-    Provider.ACTIVESTATE: ("ActiveState", "other ActiveState issuers"),
-}
-"""How a registered custom issuer of each type is named (Warehouse ``OIDCIssuerType``)."""
-
-
 class TrustedPublisher:
     """Trusted publishing for one index and one detected identity.
 
@@ -432,11 +423,10 @@ class TrustedPublisher:
             )
             return
         expected = CANONICAL_ISSUERS[kind]
-        if standing is validity.Issuer.CUSTOM:
-            label, instance = _CUSTOM_INSTANCES[kind]
+        if standing is validity.Issuer.CUSTOM_GITLAB:
             self._reporter.warning(
-                f"the {label} token's issuer is {issuer}, not {expected}: {display} accepts "
-                f"{instance} only for organizations that registered the instance"
+                f"the GitLab token's issuer is {issuer}, not {expected}: {display} accepts "
+                "self-managed GitLab only for organizations that registered the instance"
             )
             return
         raise IdentityError(

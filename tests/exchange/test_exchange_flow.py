@@ -817,7 +817,7 @@ def test_a_token_pypi_accepts_for_less_than_the_send_margin_is_not_sent(
     assert [r.method for r in httpx_mock.get_requests()] == ["GET"]
 
 
-def test_pypi_refuses_another_providers_issuer(
+def test_pypi_requires_the_providers_canonical_issuer(
     source: Source,
     client: httpx.Client,
     clock: Clock,
@@ -825,40 +825,15 @@ def test_pypi_refuses_another_providers_issuer(
     sleeps: list[float],
     httpx_mock: HTTPXMock,
 ) -> None:
-    # PyPI (Warehouse 6b62157 oidc/views.py) picks the service by the issuer: a GitLab.com
-    # token is judged as GitLab's, never as the GitHub job trustpub detected.
-    source.overrides = {"iss": "https://gitlab.com"}
+    source.overrides = {"iss": "https://ghes.example/_services/token"}
     audience_ok(httpx_mock, "pypi", url="https://pypi.org/_/oidc/audience")
     tp = publisher(source, client, clock, reporter, sleeps, target=PYPI)
     with pytest.raises(IdentityError) as caught:
         tp.credential()
     assert caught.value.message == (
-        "the OIDC token's issuer is https://gitlab.com, but pypi accepts "
+        "the OIDC token's issuer is https://ghes.example/_services/token, but pypi accepts "
         "github tokens only from https://token.actions.githubusercontent.com"
     )
-
-
-def test_github_enterprise_on_pypi_is_only_a_warning(
-    source: Source,
-    client: httpx.Client,
-    clock: Clock,
-    reporter: Recorder,
-    sleeps: list[float],
-    httpx_mock: HTTPXMock,
-) -> None:
-    # Warehouse 6b62157 (oidc/views.py, organizations/models.py OIDCIssuerType) accepts an
-    # issuer an organization registered, of type github too; others get 422
-    # "unknown trusted publishing issuer" from the mint, which the client then explains.
-    source.overrides = {"iss": "https://ghes.example/_services/token"}
-    audience_ok(httpx_mock, "pypi", url="https://pypi.org/_/oidc/audience")
-    mint_ok(httpx_mock, url="https://pypi.org/_/oidc/mint-token")
-    tp = publisher(source, client, clock, reporter, sleeps, target=PYPI)
-    tp.credential()
-    assert reporter.of("warning") == [
-        "the GitHub token's issuer is https://ghes.example/_services/token, not "
-        "https://token.actions.githubusercontent.com: pypi accepts GitHub Enterprise Server "
-        "only for organizations that registered the instance"
-    ]
 
 
 def test_self_managed_gitlab_on_pypi_is_only_a_warning(

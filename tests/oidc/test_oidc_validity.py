@@ -104,19 +104,17 @@ def test_the_client_keeps_a_send_margin_of_pypis_window() -> None:
         (None, Provider.GITHUB, True, validity.Issuer.MISSING),
         (ISS, Provider.GITHUB, False, validity.Issuer.PROVIDERS),
         (ISS, None, False, validity.Issuer.PROVIDERS),
-        (ISS, Provider.GOOGLE, False, validity.Issuer.FOREIGN),  # another provider's issuer
-        # Warehouse 6b62157 oidc/views.py: an issuer that is not one of the four public ones is
-        # looked up among those registered for organizations (any of the four types).
-        ("https://ghes.example/_services/token", Provider.GITHUB, False, validity.Issuer.CUSTOM),
-        ("https://gitlab.example.org", Provider.GITLAB, False, validity.Issuer.CUSTOM),
-        ("https://gitlab.com/", Provider.GITLAB, False, validity.Issuer.CUSTOM),  # exact
+        (ISS, Provider.GOOGLE, False, validity.Issuer.FOREIGN),
+        ("https://ghes.example/_services/token", Provider.GITHUB, False, validity.Issuer.FOREIGN),
+        ("https://gitlab.example.org", Provider.GITLAB, False, validity.Issuer.CUSTOM_GITLAB),
+        ("https://gitlab.com/", Provider.GITLAB, False, validity.Issuer.CUSTOM_GITLAB),  # exact
         (
             "https://127.0.0.1:4443/_sandbox/github",
             Provider.GITHUB,
             True,
             validity.Issuer.PROVIDERS,
         ),
-        ("https://127.0.0.1:4443/_sandbox/github", Provider.GITHUB, False, validity.Issuer.CUSTOM),
+        ("https://127.0.0.1:4443/_sandbox/github", Provider.GITHUB, False, validity.Issuer.FOREIGN),
         ("https://ci.example", None, True, validity.Issuer.FOREIGN),
     ],
 )

@@ -295,22 +295,6 @@ def test_unknown_issuer() -> None:
     ]
 
 
-def test_github_enterprise_issuer_is_a_warning() -> None:
-    """Warehouse 6b62157 accepts a GitHub-type issuer registered for an organization."""
-    ghes = gh_token(iss="https://ghes.example/_services/token")
-    (finding,) = preflight("github", ghes, GH_ENV, audience="pypi", now=NOW)
-    assert (finding.id, finding.severity) == ("unknown-issuer", "warning")
-    assert finding.message == (
-        "the token's issuer is https://ghes.example/_services/token, not "
-        "https://token.actions.githubusercontent.com: PyPI accepts it only after registering "
-        "it for a PyPI organization"
-    )
-    assert finding.fix == (
-        "publish from github.com, or have the issuer registered for your PyPI organization "
-        "(otherwise: 'unknown trusted publishing issuer')"
-    )
-
-
 def test_findings_read_well_as_text() -> None:
     claims = {
         "iss": GH_ISS,

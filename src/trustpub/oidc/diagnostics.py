@@ -322,8 +322,7 @@ _FIXED_CAUSES: tuple[tuple[Callable[[str], bool], str, str], ...] = (
     (
         lambda reason: reason.startswith("JWT issuer "),
         "the token's issuer is not the provider's public issuer "
-        "(GitHub Enterprise Server and other instances need their issuer registered for a "
-        "PyPI organization)",
+        "(GitHub Enterprise Server and custom issuers are not accepted)",
         "publish from the provider's public service (github.com, gitlab.com)",
     ),
     (
@@ -594,8 +593,7 @@ def _payload_parts(
         elif issuer and not is_sandbox_issuer(issuer):
             causes.append(
                 "PyPI accepts GitHub (github.com), GitLab (gitlab.com), Google Cloud and "
-                "ActiveState; another instance of one of them (GitHub Enterprise Server) only "
-                "once registered for a PyPI organization, other CI services not at all"
+                "ActiveState; GitHub Enterprise Server and other CI services are not supported"
             )
         return (
             f"{target_display} does not accept tokens from this issuer",

@@ -136,12 +136,10 @@ class Issuer(str, Enum):
     MISSING = "missing"
     PROVIDERS = "providers"
     """The provider's own issuer (its public one, or with ``sandbox=True`` the local sandbox's)."""
-    CUSTOM = "custom"
-    """Another instance of the provider (self-managed GitLab, GitHub Enterprise Server): PyPI
-    accepts it only once it is registered for a PyPI organization (Warehouse's
-    ``OrganizationOIDCIssuer``, whose types are github, gitlab, google and activestate)."""
+    CUSTOM_GITLAB = "custom-gitlab"
+    """Another GitLab instance: PyPI accepts it only once registered for a PyPI organization."""
     FOREIGN = "foreign"
-    """An issuer PyPI does not accept for this provider: no provider, or another one's."""
+    """An issuer PyPI does not accept (by default) for this provider."""
 
 
 _PUBLIC_ISSUERS = {url: provider for provider, url in CANONICAL_ISSUERS.items()}
@@ -156,16 +154,15 @@ def issuer_standing(
     ``iss`` up, exactly, among the four public issuers (``oidc/utils.py``
     ``OIDC_ISSUER_SERVICE_NAMES``), then among issuers registered for an organization
     (``lookup_custom_issuer_type``); anything else is "unknown trusted publishing issuer".
-    A registered issuer may be of any of the four types; only GitLab publishers also
-    name an issuer of their own (``GitLabPublisher.issuer_url``).
+    Only GitLab publishers name an issuer of their own (``GitLabPublisher.issuer_url``).
     """
     if not issuer:
         return Issuer.MISSING
     own = provider_for_issuer(issuer) if sandbox else _PUBLIC_ISSUERS.get(issuer)
     if own is not None and provider in (None, own):
         return Issuer.PROVIDERS
-    if own is None and provider is not None:
-        return Issuer.CUSTOM
+    if provider is Provider.GITLAB:
+        return Issuer.CUSTOM_GITLAB
     return Issuer.FOREIGN
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from trustpub.oidc import validity
 from trustpub.oidc.claims import DecodedToken, claim_text
-from trustpub.oidc.publishers import CANONICAL_ISSUERS, Provider
+from trustpub.oidc.publishers import Provider
 from trustpub.providers._base import Finding
 
 _INCOMPLETE_FIX = "use the CI provider's OIDC token, not a hand-made one"
@@ -109,14 +109,6 @@ def audience_findings(token: DecodedToken, audience: str | None) -> list[Finding
     return []
 
 
-_PUBLIC_SERVICE = {
-    Provider.GITHUB: "github.com",
-    Provider.GITLAB: "gitlab.com",
-    Provider.GOOGLE: "Google Cloud",
-    Provider.ACTIVESTATE: "the ActiveState Platform",
-}
-
-
 def issuer_findings(
     token: DecodedToken, provider: Provider | None, audience: str | None
 ) -> list[Finding]:
@@ -131,19 +123,8 @@ def issuer_findings(
                 "use the CI provider's OIDC token",
             )
         ]
-    if standing is validity.Issuer.CUSTOM and provider not in (None, Provider.GITLAB):
-        return [  # a self-managed GitLab: providers.gitlab warns about it, naming its instance
-            Finding(
-                "unknown-issuer",
-                "warning",
-                f"the token's issuer is {issuer}, not {CANONICAL_ISSUERS[provider]}: PyPI "
-                "accepts it only after registering it for a PyPI organization",
-                f"publish from {_PUBLIC_SERVICE[provider]}, or have the issuer registered for "
-                "your PyPI organization (otherwise: 'unknown trusted publishing issuer')",
-            )
-        ]
     if standing is not validity.Issuer.FOREIGN:
-        return []
+        return []  # a custom GitLab instance: providers.gitlab warns about it
     strict = audience in (None, "pypi", "testpypi")
     return [
         Finding(

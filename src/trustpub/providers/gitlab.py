@@ -110,7 +110,7 @@ def findings(
         error = no_token_error(env, aud)
         found.append(Finding(error.anchor or "", "blocker", error.message, error.hint))
     issuer = token.issuer if token is not None else env.get("CI_SERVER_URL")
-    if validity.issuer_standing(issuer, Provider.GITLAB) is validity.Issuer.CUSTOM:
+    if validity.issuer_standing(issuer, Provider.GITLAB) is validity.Issuer.CUSTOM_GITLAB:
         found.append(
             Finding(
                 "gitlab-self-managed",
