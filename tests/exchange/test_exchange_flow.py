@@ -825,6 +825,9 @@ def test_pypi_requires_the_providers_canonical_issuer(
     sleeps: list[float],
     httpx_mock: HTTPXMock,
 ) -> None:
+    # PyPI (Warehouse 6b62157, oidc/services.py find_publisher): 422 "valid token, but no
+    # corresponding publisher (JWT issuer '...' does not match expected issuer '...')", even
+    # for an issuer an organization registered: only GitLab publishers support custom issuers.
     source.overrides = {"iss": "https://ghes.example/_services/token"}
     audience_ok(httpx_mock, "pypi", url="https://pypi.org/_/oidc/audience")
     tp = publisher(source, client, clock, reporter, sleeps, target=PYPI)

@@ -154,7 +154,11 @@ def issuer_standing(
     ``iss`` up, exactly, among the four public issuers (``oidc/utils.py``
     ``OIDC_ISSUER_SERVICE_NAMES``), then among issuers registered for an organization
     (``lookup_custom_issuer_type``); anything else is "unknown trusted publishing issuer".
-    Only GitLab publishers name an issuer of their own (``GitLabPublisher.issuer_url``).
+    Only GitLab publishers name an issuer of their own (``GitLabPublisher.issuer_url``), and
+    only they accept one: ``OIDCPublisherService.find_publisher`` (``oidc/services.py``) refuses
+    "JWT issuer ... does not match expected issuer ..." for any other publisher type whose
+    token is not from the public issuer (``__supports_custom_issuer__`` is True for GitLab
+    alone), even when an organization registered that issuer (GitHub Enterprise Server).
     """
     if not issuer:
         return Issuer.MISSING
