@@ -24,7 +24,7 @@ from typing import IO
 
 from trustpub._secret import Secret, github_mask_command, scrub
 from trustpub.cli._common import one_line
-from trustpub.sandbox.jobs import SIMULATED_JOB_ENV
+from trustpub.sandbox import SIMULATED_JOB_ENV
 
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _SECTION_NAME = re.compile(r"[^A-Za-z0-9_.\-]")

@@ -30,12 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from trustpub._gitlab import token_env_name
-from trustpub.sandbox import ids
+from trustpub.sandbox import SIMULATED_JOB_ENV, ids
 
 PROVIDERS = ("github", "gitlab", "google", "activestate")
 
-SIMULATED_JOB_ENV = "TRUSTPUB_SANDBOX_JOB"
-"""Set (to the job id) in the environment of a job simulated by ``trustpub sandbox env``."""
 SELF_MANAGED = "self-managed"
 """GitLab job field ``instance``: the job runs on the sandbox's self-managed GitLab."""
 _GITLAB_INSTANCES = ("gitlab.com", SELF_MANAGED)
