@@ -8,6 +8,7 @@ What must still happen: the exit code, flushed output, and every atexit callback
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,12 +28,16 @@ RUN = (
 
 def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     marker = tmp_path / "atexit-ran"
+    # Without a tracer, however the suite was started: .ci/run measures coverage in every
+    # child (COVERAGE_PROCESS_START), and under a tracer trustpub takes the normal exit.
+    env = {k: v for k, v in os.environ.items() if k != "COVERAGE_PROCESS_START"}
     done = subprocess.run(
         [sys.executable, "-c", RUN, str(marker), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
     return done, marker
 
