@@ -63,8 +63,15 @@ def run_publish(
     args: list[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """``python -m trustpub publish ARGS`` as a real subprocess."""
+    return run_trustpub(["publish", *args], env=env, cwd=cwd, timeout=timeout)
+
+
+def run_trustpub(
+    args: list[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m trustpub ARGS`` as a real subprocess (stdin closed, output captured)."""
     return subprocess.run(
-        [sys.executable, "-m", "trustpub", "publish", *args],
+        [sys.executable, "-m", "trustpub", *args],
         env=dict(env),
         cwd=cwd,
         capture_output=True,

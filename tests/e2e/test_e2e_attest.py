@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from helpers_e2e import (
     json_result,
     masked_values,
     run_publish,
+    run_trustpub,
     secret_pieces,
     without_mask_lines,
 )
@@ -155,35 +155,17 @@ def test_existing_attestations_are_reused_not_signed_again(
     files = make_release(tmp_path / "dist", project, "1.0.0")
     job_env = _job(sandbox, "github", project)
     env = child_env(sandbox.env(), job_env)
-    attest = subprocess.run(
-        [sys.executable, "-m", "trustpub", "attest", "dist/*"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    attest = run_trustpub(["attest", "dist/*"], env=env, cwd=tmp_path)
     assert attest.returncode == 0, attest.stderr
     sidecars = {p: (p.parent / (p.name + ".publish.attestation")).read_bytes() for p in files}
     assert "identity: https://github.com/octo-org/" in attest.stdout
-    rows = [line for line in attest.stdout.splitlines() if not line.startswith("::add-mask::")]
+    rows = [line for line in without_mask_lines(attest.stdout).splitlines() if line]
     assert sorted(rows[:-1]) == sorted(
         f"signed  {p.relative_to(tmp_path)}.publish.attestation" for p in files
     )
-    again = subprocess.run(
-        [sys.executable, "-m", "trustpub", "attest", "--json", "dist/*"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    again = run_trustpub(["attest", "--json", "dist/*"], env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    document = json.loads(again.stdout)  # the whole of stdout is the one document
+    document = json_result(again)  # the whole of stdout is the one document
     assert document["ok"] is True
     assert document["error"] is None
     assert document["identity"] is None  # nothing was signed this time
@@ -225,7 +207,7 @@ def test_trustpub_attest_then_uv_publish(sandbox: Sandbox, tmp_path: Path) -> No
             stdin=subprocess.DEVNULL,
         )
 
-    attest = run(sys.executable, "-m", "trustpub", "attest", "dist/*")
+    attest = run_trustpub(["attest", "dist/*"], env=env, cwd=tmp_path)
     assert attest.returncode == 0, attest.stderr
     published = run(
         uv.find_uv_bin(),
